@@ -1,0 +1,145 @@
+//! Backend selection and dispatch.
+//!
+//! Every backend implements the same two operations on raw round keys:
+//! `crypt` (any number of blocks, in place) and `tau` (the S-box layer on
+//! one 32-bit word, for the key schedule). All of them are constant time.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::{Error, RawBlock};
+
+pub(crate) mod soft;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod aesni;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod gfni;
+
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(aesni_cpuid, "aes", "sse2", "ssse3", "avx", "avx2");
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(
+    gfni_cpuid,
+    "gfni",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "ssse3"
+);
+
+/// An SM4 implementation strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Portable bitsliced SM4: 16 blocks at a time through a boolean circuit
+    /// for the S-box (field inversion by an addition chain). No tables.
+    Soft,
+    /// x86-64 AES-NI + AVX2: the SM4 S-box through AESENCLAST and the
+    /// affine isomorphism between the SM4 and AES fields, 16 blocks at a time.
+    AesniAvx2,
+    /// x86-64 GFNI + AVX-512: the S-box as two GF(2^8) affine instructions,
+    /// 16 blocks per 512-bit register.
+    GfniAvx512,
+}
+
+/// The environment variable that forces a backend for the whole process.
+pub const BACKEND_ENV: &str = "GMKIT_SM4_BACKEND";
+
+impl Backend {
+    /// Every backend this crate knows, slowest first.
+    pub const ALL: [Backend; 3] = [Backend::Soft, Backend::AesniAvx2, Backend::GfniAvx512];
+
+    /// The stable name used by `GMKIT_SM4_BACKEND`, the CLI and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Soft => "soft",
+            Backend::AesniAvx2 => "aesni-avx2",
+            Backend::GfniAvx512 => "gfni-avx512",
+        }
+    }
+
+    /// Whether this CPU (and build target) can run the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Soft => true,
+            #[cfg(target_arch = "x86_64")]
+            Backend::AesniAvx2 => aesni_cpuid::get(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::GfniAvx512 => gfni_cpuid::get(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The backends this CPU can run, slowest first.
+    pub fn available() -> Vec<Backend> {
+        Self::ALL.into_iter().filter(|b| b.is_available()).collect()
+    }
+
+    /// The fastest available backend, unless `GMKIT_SM4_BACKEND` names an
+    /// available one (`auto`, an unknown or an unavailable name is ignored).
+    pub fn detect() -> Backend {
+        if let Ok(name) = std::env::var(BACKEND_ENV) {
+            if let Ok(b) = name.parse::<Backend>() {
+                if b.is_available() {
+                    return b;
+                }
+            }
+        }
+        Self::fastest()
+    }
+
+    /// The fastest backend this CPU can run, ignoring the environment.
+    pub fn fastest() -> Backend {
+        *Self::available().last().unwrap_or(&Backend::Soft)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+
+    /// Parses a backend name; `auto` means [`Backend::fastest`].
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::fastest()),
+            name => Self::ALL
+                .into_iter()
+                .find(|b| b.name() == name)
+                .ok_or(Error::UnknownBackend),
+        }
+    }
+}
+
+/// Runs the 32 SM4 rounds with `rk` over every block, in place.
+///
+/// The caller guarantees that `backend` is available (checked when the key
+/// was set up).
+pub(crate) fn crypt(backend: Backend, rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    match backend {
+        Backend::Soft => soft::crypt(rk, blocks),
+        #[cfg(target_arch = "x86_64")]
+        Backend::AesniAvx2 => aesni::crypt(rk, blocks),
+        #[cfg(target_arch = "x86_64")]
+        Backend::GfniAvx512 => gfni::crypt(rk, blocks),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => soft::crypt(rk, blocks),
+    }
+}
+
+/// The non-linear transformation tau (four S-boxes) on one word.
+pub(crate) fn tau(backend: Backend, word: u32) -> u32 {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::AesniAvx2 => aesni::tau(word),
+        #[cfg(target_arch = "x86_64")]
+        Backend::GfniAvx512 => gfni::tau(word),
+        _ => soft::tau(word),
+    }
+}

@@ -1,0 +1,21 @@
+//! SM4 block-cipher modes from the RustCrypto mode crates.
+//!
+//! ```
+//! use gm_sm4::modes::{Sm4CbcEnc, Sm4Ctr};
+//! use gm_sm4::cipher::{BlockModeEncrypt, KeyIvInit, StreamCipher};
+//!
+//! let key = [0x11u8; 16];
+//! let iv = [0x22u8; 16];
+//! let mut blocks = [[0u8; 16].into(); 2];
+//! Sm4CbcEnc::new(&key.into(), &iv.into()).encrypt_blocks(&mut blocks);
+//!
+//! let mut data = *b"any length works for CTR";
+//! Sm4Ctr::new(&key.into(), &iv.into()).apply_keystream(&mut data);
+//! ```
+
+/// SM4-CBC encryption (no padding; use the `cipher` block-padding helpers).
+pub type Sm4CbcEnc = cbc::Encryptor<crate::Sm4>;
+/// SM4-CBC decryption.
+pub type Sm4CbcDec = cbc::Decryptor<crate::Sm4>;
+/// SM4-CTR with a 128-bit big-endian counter (GB/T 17964, NIST SP 800-38A).
+pub type Sm4Ctr = ctr::Ctr128BE<crate::Sm4>;

@@ -1,0 +1,211 @@
+//! The [`Sm4`] block cipher type and its RustCrypto `cipher` trait impls.
+
+use core::fmt;
+
+use cipher::{
+    consts::U16, AlgorithmName, Block, BlockCipherDecBackend, BlockCipherDecClosure,
+    BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt,
+    BlockSizeUser, InOut, InOutBuf, Key, KeyInit, KeySizeUser, ParBlocks, ParBlocksSizeUser,
+};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::backend::{self, Backend};
+use crate::consts::{CK, FK};
+use crate::{Error, RawBlock};
+
+/// Number of blocks the backends process in one call of the parallel path.
+pub(crate) const PAR_BLOCKS: usize = 16;
+
+/// SM4 keyed for encryption and decryption.
+///
+/// The round keys are zeroized on drop and never printed by `Debug`.
+#[derive(Clone)]
+pub struct Sm4 {
+    rk_enc: [u32; 32],
+    rk_dec: [u32; 32],
+    backend: Backend,
+}
+
+impl Sm4 {
+    /// Keys SM4 on a chosen backend; fails if this CPU does not support it.
+    ///
+    /// ```
+    /// use gm_sm4::{Backend, Sm4};
+    /// let sm4 = Sm4::new_with_backend(&[0u8; 16], Backend::Soft).unwrap();
+    /// assert_eq!(sm4.backend(), Backend::Soft);
+    /// ```
+    pub fn new_with_backend(key: &[u8; 16], backend: Backend) -> Result<Self, Error> {
+        if !backend.is_available() {
+            return Err(Error::BackendUnavailable(backend));
+        }
+        Ok(Self::with_available_backend(key, backend))
+    }
+
+    /// Keys SM4 from a slice, which must be 16 bytes long.
+    pub fn new_from_slice_checked(key: &[u8]) -> Result<Self, Error> {
+        let key: &[u8; 16] = key
+            .try_into()
+            .map_err(|_| Error::InvalidKeyLength { got: key.len() })?;
+        Ok(Self::with_available_backend(key, Backend::detect()))
+    }
+
+    /// The backend this key runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn with_available_backend(key: &[u8; 16], backend: Backend) -> Self {
+        let mut k = [
+            u32::from_be_bytes([key[0], key[1], key[2], key[3]]) ^ FK[0],
+            u32::from_be_bytes([key[4], key[5], key[6], key[7]]) ^ FK[1],
+            u32::from_be_bytes([key[8], key[9], key[10], key[11]]) ^ FK[2],
+            u32::from_be_bytes([key[12], key[13], key[14], key[15]]) ^ FK[3],
+        ];
+        let mut rk_enc = [0u32; 32];
+        for i in 0..32 {
+            let t = k[(i + 1) % 4] ^ k[(i + 2) % 4] ^ k[(i + 3) % 4] ^ CK[i];
+            let s = backend::tau(backend, t);
+            k[i % 4] ^= s ^ s.rotate_left(13) ^ s.rotate_left(23);
+            rk_enc[i] = k[i % 4];
+        }
+        k.zeroize();
+        let mut rk_dec = rk_enc;
+        rk_dec.reverse();
+        Sm4 {
+            rk_enc,
+            rk_dec,
+            backend,
+        }
+    }
+
+    /// Encrypts any number of blocks in place.
+    pub(crate) fn encrypt_raw(&self, blocks: &mut [RawBlock]) {
+        backend::crypt(self.backend, &self.rk_enc, blocks);
+    }
+
+    /// Decrypts any number of blocks in place.
+    pub(crate) fn decrypt_raw(&self, blocks: &mut [RawBlock]) {
+        backend::crypt(self.backend, &self.rk_dec, blocks);
+    }
+
+    /// Encrypts a single block in place.
+    pub(crate) fn encrypt_one(&self, block: &mut RawBlock) {
+        self.encrypt_raw(core::slice::from_mut(block));
+    }
+}
+
+impl KeySizeUser for Sm4 {
+    type KeySize = U16;
+}
+
+impl KeyInit for Sm4 {
+    fn new(key: &Key<Self>) -> Self {
+        Self::with_available_backend(&key.0, Backend::detect())
+    }
+}
+
+impl BlockSizeUser for Sm4 {
+    type BlockSize = U16;
+}
+
+impl BlockCipherEncrypt for Sm4 {
+    fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = Self::BlockSize>) {
+        f.call(&RoundKeys {
+            rk: &self.rk_enc,
+            backend: self.backend,
+        })
+    }
+}
+
+impl BlockCipherDecrypt for Sm4 {
+    fn decrypt_with_backend(&self, f: impl BlockCipherDecClosure<BlockSize = Self::BlockSize>) {
+        f.call(&RoundKeys {
+            rk: &self.rk_dec,
+            backend: self.backend,
+        })
+    }
+}
+
+impl AlgorithmName for Sm4 {
+    fn write_alg_name(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SM4")
+    }
+}
+
+impl fmt::Debug for Sm4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sm4")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sm4 {
+    fn drop(&mut self) {
+        self.rk_enc.zeroize();
+        self.rk_dec.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Sm4 {}
+
+/// Round keys in one direction: SM4 decryption is encryption with the round
+/// keys reversed, so one backend type serves both traits.
+struct RoundKeys<'a> {
+    rk: &'a [u32; 32],
+    backend: Backend,
+}
+
+impl RoundKeys<'_> {
+    fn run_one(&self, mut block: InOut<'_, '_, Block<Sm4>>) {
+        let mut buf: RawBlock = block.get_in().0;
+        backend::crypt(self.backend, self.rk, core::slice::from_mut(&mut buf));
+        block.get_out().0 = buf;
+        buf.zeroize();
+    }
+
+    fn run_buf(&self, mut blocks: InOutBuf<'_, '_, Block<Sm4>>) {
+        let mut buf = [[0u8; 16]; PAR_BLOCKS];
+        let n = blocks.len();
+        for (dst, src) in buf.iter_mut().zip(blocks.get_in()) {
+            *dst = src.0;
+        }
+        backend::crypt(self.backend, self.rk, &mut buf[..n]);
+        for (dst, src) in blocks.get_out().iter_mut().zip(&buf) {
+            dst.0 = *src;
+        }
+        buf.zeroize();
+    }
+}
+
+impl BlockSizeUser for RoundKeys<'_> {
+    type BlockSize = U16;
+}
+
+impl ParBlocksSizeUser for RoundKeys<'_> {
+    type ParBlocksSize = U16;
+}
+
+impl BlockCipherEncBackend for RoundKeys<'_> {
+    fn encrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
+        self.run_one(block);
+    }
+    fn encrypt_par_blocks(&self, blocks: InOut<'_, '_, ParBlocks<Self>>) {
+        self.run_buf(blocks.into_buf());
+    }
+    fn encrypt_tail_blocks(&self, blocks: InOutBuf<'_, '_, Block<Self>>) {
+        self.run_buf(blocks);
+    }
+}
+
+impl BlockCipherDecBackend for RoundKeys<'_> {
+    fn decrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
+        self.run_one(block);
+    }
+    fn decrypt_par_blocks(&self, blocks: InOut<'_, '_, ParBlocks<Self>>) {
+        self.run_buf(blocks.into_buf());
+    }
+    fn decrypt_tail_blocks(&self, blocks: InOutBuf<'_, '_, Block<Self>>) {
+        self.run_buf(blocks);
+    }
+}
