@@ -74,11 +74,17 @@ impl fmt::Display for Error {
                 write!(f, "tag length {got} bytes is not allowed ({allowed})")
             }
             Error::MessageTooLong { got, max } => {
-                write!(f, "message of {got} bytes exceeds the mode limit of {max} bytes")
+                write!(
+                    f,
+                    "message of {got} bytes exceeds the mode limit of {max} bytes"
+                )
             }
             Error::AadTooLong => write!(f, "associated data exceeds the mode limit"),
             Error::NotBlockAligned { got } => {
-                write!(f, "input of {got} bytes is not a multiple of the 16-byte block")
+                write!(
+                    f,
+                    "input of {got} bytes is not a multiple of the 16-byte block"
+                )
             }
             Error::TagMismatch => write!(f, "authentication tag mismatch"),
         }

@@ -59,16 +59,17 @@ mod ccm;
 mod consts;
 mod error;
 mod gcm;
+mod keystream;
 pub mod modes;
 mod sm4;
 
 pub use backend::Backend;
 
+pub use ccm::{Sm4Ccm, Sm4CcmGeneric};
 pub use error::Error;
+pub use gcm::{Sm4Gcm, Sm4GcmGeneric};
 
 pub use sm4::Sm4;
 
 /// One SM4 block.
 pub(crate) type RawBlock = [u8; 16];
-pub use ccm::Sm4CcmGeneric;
-pub use gcm::Sm4GcmGeneric;

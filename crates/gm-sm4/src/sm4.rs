@@ -83,11 +83,6 @@ impl Sm4 {
         backend::crypt(self.backend, &self.rk_enc, blocks);
     }
 
-    /// Decrypts any number of blocks in place.
-    pub(crate) fn decrypt_raw(&self, blocks: &mut [RawBlock]) {
-        backend::crypt(self.backend, &self.rk_dec, blocks);
-    }
-
     /// Encrypts a single block in place.
     pub(crate) fn encrypt_one(&self, block: &mut RawBlock) {
         self.encrypt_raw(core::slice::from_mut(block));

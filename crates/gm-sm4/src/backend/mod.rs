@@ -19,14 +19,7 @@ pub(crate) mod gfni;
 #[cfg(target_arch = "x86_64")]
 cpufeatures::new!(aesni_cpuid, "aes", "sse2", "ssse3", "avx", "avx2");
 #[cfg(target_arch = "x86_64")]
-cpufeatures::new!(
-    gfni_cpuid,
-    "gfni",
-    "avx512f",
-    "avx512bw",
-    "avx512vl",
-    "ssse3"
-);
+cpufeatures::new!(gfni_cpuid, "gfni", "avx512f", "avx512bw", "avx512vl", "ssse3");
 
 /// An SM4 implementation strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

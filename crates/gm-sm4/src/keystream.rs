@@ -1,0 +1,57 @@
+//! Counter-mode keystream shared by GCM and CCM.
+
+use zeroize::Zeroize;
+
+use crate::sm4::PAR_BLOCKS;
+use crate::{RawBlock, Sm4};
+
+/// How the counter block advances between blocks.
+#[derive(Clone, Copy)]
+pub(crate) enum Increment {
+    /// GCM: the last 4 bytes, big-endian, modulo 2^32.
+    Inc32,
+    /// CCM: the last `q` bytes, big-endian, modulo 2^(8q). Callers bound the
+    /// message length so this never wraps.
+    Last(usize),
+}
+
+impl Increment {
+    #[inline]
+    fn apply(self, block: &mut RawBlock) {
+        let width = match self {
+            Increment::Inc32 => 4,
+            Increment::Last(q) => q,
+        };
+        // Public data: the counter is derived from the nonce and a block
+        // index, and the carry pattern depends only on the block index.
+        let mut carry = 1u16;
+        for byte in block[16 - width..].iter_mut().rev() {
+            let v = u16::from(*byte) + carry;
+            *byte = v as u8;
+            carry = v >> 8;
+        }
+    }
+}
+
+/// XORs the keystream E(ctr), E(ctr+1), ... into `data`; `ctr` is left at the
+/// counter after the last block used.
+pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut [u8]) {
+    let mut ks = [[0u8; 16]; PAR_BLOCKS];
+    for chunk in data.chunks_mut(16 * PAR_BLOCKS) {
+        let nblocks = chunk.len().div_ceil(16);
+        for k in ks.iter_mut().take(nblocks) {
+            *k = *ctr;
+            inc.apply(ctr);
+        }
+        cipher.encrypt_raw(&mut ks[..nblocks]);
+        for (d, k) in chunk.iter_mut().zip(ks.iter().flatten()) {
+            *d ^= k;
+        }
+    }
+    ks.zeroize();
+}
+
+/// Advances a counter block once.
+pub(crate) fn increment(ctr: &mut RawBlock, inc: Increment) {
+    inc.apply(ctr);
+}
