@@ -55,20 +55,7 @@ impl Sm4 {
     }
 
     fn with_available_backend(key: &[u8; 16], backend: Backend) -> Self {
-        let mut k = [
-            u32::from_be_bytes([key[0], key[1], key[2], key[3]]) ^ FK[0],
-            u32::from_be_bytes([key[4], key[5], key[6], key[7]]) ^ FK[1],
-            u32::from_be_bytes([key[8], key[9], key[10], key[11]]) ^ FK[2],
-            u32::from_be_bytes([key[12], key[13], key[14], key[15]]) ^ FK[3],
-        ];
-        let mut rk_enc = [0u32; 32];
-        for i in 0..32 {
-            let t = k[(i + 1) % 4] ^ k[(i + 2) % 4] ^ k[(i + 3) % 4] ^ CK[i];
-            let s = backend::tau(backend, t);
-            k[i % 4] ^= s ^ s.rotate_left(13) ^ s.rotate_left(23);
-            rk_enc[i] = k[i % 4];
-        }
-        k.zeroize();
+        let rk_enc = expand_key(key, |w| backend::tau(backend, w));
         let mut rk_dec = rk_enc;
         rk_dec.reverse();
         Sm4 {
@@ -143,6 +130,25 @@ impl Drop for Sm4 {
 }
 
 impl ZeroizeOnDrop for Sm4 {}
+
+/// The SM4 key schedule (GB/T 32907-2016, section 7.3) with a given
+/// constant-time tau.
+pub(crate) fn expand_key(key: &[u8; 16], tau: impl Fn(u32) -> u32) -> [u32; 32] {
+    let mut k = [
+        u32::from_be_bytes([key[0], key[1], key[2], key[3]]) ^ FK[0],
+        u32::from_be_bytes([key[4], key[5], key[6], key[7]]) ^ FK[1],
+        u32::from_be_bytes([key[8], key[9], key[10], key[11]]) ^ FK[2],
+        u32::from_be_bytes([key[12], key[13], key[14], key[15]]) ^ FK[3],
+    ];
+    let mut rk = [0u32; 32];
+    for i in 0..32 {
+        let s = tau(k[(i + 1) % 4] ^ k[(i + 2) % 4] ^ k[(i + 3) % 4] ^ CK[i]);
+        k[i % 4] ^= s ^ s.rotate_left(13) ^ s.rotate_left(23);
+        rk[i] = k[i % 4];
+    }
+    k.zeroize();
+    rk
+}
 
 /// Round keys in one direction: SM4 decryption is encryption with the round
 /// keys reversed, so one backend type serves both traits.

@@ -248,7 +248,6 @@ fn tau_avx2(word: u32) -> u32 {
 /// Any number of blocks, in place. Only called when the CPU has the
 /// features (checked by `Backend::is_available` when the key was set up).
 pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
-    debug_assert!(crate::Backend::AesniAvx2.is_available());
     // SAFETY: the backend is only selected after run-time detection of
     // AES-NI, SSSE3, AVX and AVX2 (`Sm4::new_with_backend` / `detect`).
     unsafe { crypt_all(rk, blocks) }
@@ -256,7 +255,6 @@ pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
 
 /// tau on one word, for the key schedule.
 pub(crate) fn tau(word: u32) -> u32 {
-    debug_assert!(crate::Backend::AesniAvx2.is_available());
     // SAFETY: as for `crypt`: the CPU features were detected.
     unsafe { tau_avx2(word) }
 }

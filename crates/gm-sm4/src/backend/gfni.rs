@@ -157,7 +157,6 @@ fn tau_gfni(word: u32) -> u32 {
 /// Any number of blocks, in place. Only called when the CPU has the
 /// features (checked by `Backend::is_available` when the key was set up).
 pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
-    debug_assert!(crate::Backend::GfniAvx512.is_available());
     // SAFETY: the backend is only selected after run-time detection of
     // GFNI, AVX512F, AVX512BW and AVX512VL (`Sm4::new_with_backend`/`detect`).
     unsafe { crypt_all(rk, blocks) }
@@ -165,7 +164,6 @@ pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
 
 /// tau on one word, for the key schedule.
 pub(crate) fn tau(word: u32) -> u32 {
-    debug_assert!(crate::Backend::GfniAvx512.is_available());
     // SAFETY: as for `crypt`: the CPU features were detected.
     unsafe { tau_gfni(word) }
 }
