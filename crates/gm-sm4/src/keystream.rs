@@ -2,7 +2,7 @@
 
 use zeroize::Zeroize;
 
-use crate::sm4::PAR_BLOCKS;
+use crate::sm4::BULK_BLOCKS;
 use crate::{RawBlock, Sm4};
 
 /// How the counter block advances between blocks.
@@ -36,8 +36,8 @@ impl Increment {
 /// XORs the keystream E(ctr), E(ctr+1), ... into `data`; `ctr` is left at the
 /// counter after the last block used.
 pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut [u8]) {
-    let mut ks = [[0u8; 16]; PAR_BLOCKS];
-    for chunk in data.chunks_mut(16 * PAR_BLOCKS) {
+    let mut ks = [[0u8; 16]; BULK_BLOCKS];
+    for chunk in data.chunks_mut(16 * BULK_BLOCKS) {
         let nblocks = chunk.len().div_ceil(16);
         for k in ks.iter_mut().take(nblocks) {
             *k = *ctr;

@@ -19,3 +19,22 @@ pub type Sm4CbcEnc = cbc::Encryptor<crate::Sm4>;
 pub type Sm4CbcDec = cbc::Decryptor<crate::Sm4>;
 /// SM4-CTR with a 128-bit big-endian counter (GB/T 17964, NIST SP 800-38A).
 pub type Sm4Ctr = ctr::Ctr128BE<crate::Sm4>;
+
+use cipher::InnerIvInit;
+
+/// SM4-CBC encryption over an already keyed [`Sm4`](crate::Sm4) (keeps its
+/// backend, e.g. one chosen with [`Sm4::new_with_backend`](crate::Sm4::new_with_backend)).
+pub fn cbc_encryptor(cipher: crate::Sm4, iv: &[u8; 16]) -> Sm4CbcEnc {
+    Sm4CbcEnc::inner_iv_init(cipher, iv.into())
+}
+
+/// SM4-CBC decryption over an already keyed [`Sm4`](crate::Sm4).
+pub fn cbc_decryptor(cipher: crate::Sm4, iv: &[u8; 16]) -> Sm4CbcDec {
+    Sm4CbcDec::inner_iv_init(cipher, iv.into())
+}
+
+/// SM4-CTR (128-bit big-endian counter starting at `iv`) over an already
+/// keyed [`Sm4`](crate::Sm4).
+pub fn ctr(cipher: crate::Sm4, iv: &[u8; 16]) -> Sm4Ctr {
+    Sm4Ctr::from_core(ctr::CtrCore::inner_iv_init(cipher, iv.into()))
+}

@@ -3,9 +3,10 @@
 use core::fmt;
 
 use cipher::{
-    consts::U16, AlgorithmName, Block, BlockCipherDecBackend, BlockCipherDecClosure,
-    BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt,
-    BlockSizeUser, InOut, InOutBuf, Key, KeyInit, KeySizeUser, ParBlocks, ParBlocksSizeUser,
+    consts::{U16, U32},
+    AlgorithmName, Block, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt,
+    BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, InOut,
+    InOutBuf, Key, KeyInit, KeySizeUser, ParBlocks, ParBlocksSizeUser,
 };
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -13,8 +14,10 @@ use crate::backend::{self, Backend};
 use crate::consts::{CK, FK};
 use crate::{Error, RawBlock};
 
-/// Number of blocks the backends process in one call of the parallel path.
-pub(crate) const PAR_BLOCKS: usize = 16;
+/// Blocks per call in the parallel and bulk (counter-mode) paths: enough for
+/// every backend to keep all of its register groups busy. Must match the
+/// `ParBlocksSize` of the `cipher` backend below.
+pub(crate) const BULK_BLOCKS: usize = 32;
 
 /// SM4 keyed for encryption and decryption.
 ///
@@ -166,7 +169,7 @@ impl RoundKeys<'_> {
     }
 
     fn run_buf(&self, mut blocks: InOutBuf<'_, '_, Block<Sm4>>) {
-        let mut buf = [[0u8; 16]; PAR_BLOCKS];
+        let mut buf = [[0u8; 16]; BULK_BLOCKS];
         let n = blocks.len();
         for (dst, src) in buf.iter_mut().zip(blocks.get_in()) {
             *dst = src.0;
@@ -184,7 +187,7 @@ impl BlockSizeUser for RoundKeys<'_> {
 }
 
 impl ParBlocksSizeUser for RoundKeys<'_> {
-    type ParBlocksSize = U16;
+    type ParBlocksSize = U32;
 }
 
 impl BlockCipherEncBackend for RoundKeys<'_> {

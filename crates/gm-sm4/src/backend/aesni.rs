@@ -12,7 +12,7 @@
 //! every byte value; the cipher is cross-checked against RustCrypto `sm4`).
 //! Blocks are transposed so that one
 //! 32-bit lane holds one word of one block: eight blocks per AVX2 register,
-//! two registers in flight (16 blocks) to hide AESENCLAST latency.
+//! four registers in flight (32 blocks) to hide the latency of a round.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
@@ -33,6 +33,10 @@ const INV_SHIFT_ROWS: [u8; 16] = [0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9
 const ROL8: [u8; 16] = [3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14];
 const ROL16: [u8; 16] = [2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13];
 const ROL24: [u8; 16] = [1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12];
+/// Blocks per group (one word of each in a 256-bit register).
+const GROUP: usize = 8;
+/// Groups kept in flight to hide the latency of one round.
+const IN_FLIGHT: usize = 4;
 /// Big-endian words to lanes and back.
 const BSWAP32: [u8; 16] = [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12];
 
@@ -146,7 +150,7 @@ fn transpose(r: [__m256i; 4]) -> [__m256i; 4] {
 /// Loads eight blocks as four word registers.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn load8(blocks: &[RawBlock; 8], c: &Consts) -> [__m256i; 4] {
+fn load8(blocks: &[RawBlock; GROUP], c: &Consts) -> [__m256i; 4] {
     let p = blocks.as_ptr().cast::<__m256i>();
     // SAFETY: `blocks` is 128 readable bytes = four unaligned 32-byte loads.
     let r = unsafe {
@@ -163,7 +167,7 @@ fn load8(blocks: &[RawBlock; 8], c: &Consts) -> [__m256i; 4] {
 /// Stores the output words (X35, X34, X33, X32) of eight blocks.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn store8(x: [__m256i; 4], blocks: &mut [RawBlock; 8], c: &Consts) {
+fn store8(x: [__m256i; 4], blocks: &mut [RawBlock; GROUP], c: &Consts) {
     let r = transpose([x[3], x[2], x[1], x[0]]).map(|x| _mm256_shuffle_epi8(x, c.bswap));
     let p = blocks.as_mut_ptr().cast::<__m256i>();
     // SAFETY: `blocks` is 128 writable bytes = four unaligned 32-byte stores.
@@ -175,47 +179,56 @@ fn store8(x: [__m256i; 4], blocks: &mut [RawBlock; 8], c: &Consts) {
     }
 }
 
+/// x0 ^ L(tau(x1 ^ x2 ^ x3 ^ k)).
+#[inline]
+#[target_feature(enable = "avx2,aes")]
+fn round(x0: __m256i, x1: __m256i, x2: __m256i, x3: __m256i, k: __m256i, c: &Consts) -> __m256i {
+    let t = _mm256_xor_si256(_mm256_xor_si256(x1, x2), _mm256_xor_si256(x3, k));
+    _mm256_xor_si256(x0, t_transform(t, c))
+}
+
 /// 32 rounds over `G` groups of eight blocks, interleaved.
 #[inline]
 #[target_feature(enable = "avx2,aes")]
 fn rounds<const G: usize>(rk: &[u32; 32], x: &mut [[__m256i; 4]; G], c: &Consts) {
-    for r in 0..32 {
-        let k = _mm256_set1_epi32(rk[r] as i32);
-        for g in x.iter_mut() {
-            let t = _mm256_xor_si256(
-                _mm256_xor_si256(g[(r + 1) % 4], g[(r + 2) % 4]),
-                _mm256_xor_si256(g[(r + 3) % 4], k),
-            );
-            g[r % 4] = _mm256_xor_si256(g[r % 4], t_transform(t, c));
+    for r in (0..32).step_by(4) {
+        let k = [0, 1, 2, 3].map(|i| _mm256_set1_epi32(rk[r + i] as i32));
+        for s in x.iter_mut() {
+            s[0] = round(s[0], s[1], s[2], s[3], k[0], c);
+            s[1] = round(s[1], s[2], s[3], s[0], k[1], c);
+            s[2] = round(s[2], s[3], s[0], s[1], k[2], c);
+            s[3] = round(s[3], s[0], s[1], s[2], k[3], c);
         }
     }
 }
 
+/// `G` groups of eight blocks through the 32 rounds.
+#[inline]
 #[target_feature(enable = "avx2,aes")]
-fn crypt16(rk: &[u32; 32], blocks: &mut [RawBlock; 16]) {
+fn crypt_groups<const G: usize>(rk: &[u32; 32], groups: [&mut [RawBlock; GROUP]; G]) {
     let c = Consts::load();
-    let (a, b) = blocks.split_at_mut(8);
-    let a: &mut [RawBlock; 8] = a.try_into().expect("8 blocks");
-    let b: &mut [RawBlock; 8] = b.try_into().expect("8 blocks");
-    let mut x = [load8(a, &c), load8(b, &c)];
+    let mut x: [[__m256i; 4]; G] = core::array::from_fn(|g| load8(groups[g], &c));
     rounds(rk, &mut x, &c);
-    store8(x[0], a, &c);
-    store8(x[1], b, &c);
+    for (s, g) in x.into_iter().zip(groups) {
+        store8(s, g, &c);
+    }
 }
 
-#[target_feature(enable = "avx2,aes")]
-fn crypt8(rk: &[u32; 32], blocks: &mut [RawBlock; 8]) {
-    let c = Consts::load();
-    let mut x = [load8(blocks, &c)];
-    rounds(rk, &mut x, &c);
-    store8(x[0], blocks, &c);
+/// Splits `N * GROUP` blocks into `N` groups.
+fn split<const N: usize>(blocks: &mut [RawBlock]) -> [&mut [RawBlock; GROUP]; N] {
+    let mut it = blocks.chunks_exact_mut(GROUP);
+    core::array::from_fn(|_| {
+        it.next()
+            .and_then(|c| c.try_into().ok())
+            .expect("caller passes N * GROUP blocks")
+    })
 }
 
 #[target_feature(enable = "avx2,aes")]
 fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
-    let mut chunks = blocks.chunks_exact_mut(16);
+    let mut chunks = blocks.chunks_exact_mut(IN_FLIGHT * GROUP);
     for chunk in &mut chunks {
-        crypt16(rk, chunk.try_into().expect("16 blocks"));
+        crypt_groups(rk, split::<IN_FLIGHT>(chunk));
     }
     let rest = chunks.into_remainder();
     if rest.is_empty() {
@@ -223,12 +236,12 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     }
     // Tail: pad into a zeroed buffer (its length is public).
     let n = rest.len();
-    let mut buf = [[0u8; 16]; 16];
+    let mut buf = [[0u8; 16]; IN_FLIGHT * GROUP];
     buf[..n].copy_from_slice(rest);
-    if n <= 8 {
-        crypt8(rk, (&mut buf[..8]).try_into().expect("8 blocks"));
-    } else {
-        crypt16(rk, &mut buf);
+    match n.div_ceil(GROUP) {
+        1 => crypt_groups(rk, split::<1>(&mut buf[..GROUP])),
+        2 => crypt_groups(rk, split::<2>(&mut buf[..2 * GROUP])),
+        _ => crypt_groups(rk, split::<IN_FLIGHT>(&mut buf)),
     }
     rest.copy_from_slice(&buf[..n]);
     zeroize::Zeroize::zeroize(&mut buf);
