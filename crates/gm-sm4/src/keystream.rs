@@ -26,7 +26,7 @@ impl Increment {
         // index, and the carry pattern depends only on the block index.
         let mut carry = 1u16;
         for byte in block[16 - width..].iter_mut().rev() {
-            let v = u16::from(*byte) + carry;
+            let v = u16::from(*byte).wrapping_add(carry);
             *byte = v as u8;
             carry = v >> 8;
         }
