@@ -193,7 +193,7 @@ fn check_lengths(nonce: &[u8], msg_len: usize, tag_len: usize) -> Result<usize, 
             allowed: NONCE_LENGTHS,
         });
     }
-    if !(4..=16).contains(&tag_len) || tag_len % 2 != 0 {
+    if !(4..=16).contains(&tag_len) || !tag_len.is_multiple_of(2) {
         return Err(Error::InvalidTagLength {
             got: tag_len,
             allowed: TAG_LENGTHS,

@@ -19,7 +19,11 @@ impl Increment {
     #[inline]
     fn apply(self, block: &mut RawBlock) {
         let width = match self {
-            Increment::Inc32 => 4,
+            Increment::Inc32 => {
+                let c = u32::from_be_bytes([block[12], block[13], block[14], block[15]]);
+                block[12..].copy_from_slice(&c.wrapping_add(1).to_be_bytes());
+                return;
+            }
             Increment::Last(q) => q,
         };
         // Public data: the counter is derived from the nonce and a block
@@ -44,9 +48,7 @@ pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut
             inc.apply(ctr);
         }
         cipher.encrypt_raw(&mut ks[..nblocks]);
-        for (d, k) in chunk.iter_mut().zip(ks.iter().flatten()) {
-            *d ^= k;
-        }
+        xor_blocks(chunk, &ks[..nblocks]);
     }
     ks.zeroize();
 }
@@ -54,4 +56,21 @@ pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut
 /// Advances a counter block once.
 pub(crate) fn increment(ctr: &mut RawBlock, inc: Increment) {
     inc.apply(ctr);
+}
+
+/// `data ^= keystream`, a block at a time (the last block may be partial).
+#[inline]
+fn xor_blocks(data: &mut [u8], ks: &[RawBlock]) {
+    let whole = data.len() / 16;
+    let mut full = data.chunks_exact_mut(16);
+    for (d, k) in (&mut full).zip(ks) {
+        let x = u128::from_ne_bytes(d.try_into().expect("16 bytes")) ^ u128::from_ne_bytes(*k);
+        d.copy_from_slice(&x.to_ne_bytes());
+    }
+    let tail = full.into_remainder();
+    if let Some(k) = ks.get(whole) {
+        for (d, k) in tail.iter_mut().zip(k) {
+            *d ^= k;
+        }
+    }
 }

@@ -187,31 +187,43 @@ fn round(x0: __m256i, x1: __m256i, x2: __m256i, x3: __m256i, k: __m256i, c: &Con
     _mm256_xor_si256(x0, t_transform(t, c))
 }
 
-/// 32 rounds over `G` groups of eight blocks, interleaved.
-#[inline]
-#[target_feature(enable = "avx2,aes")]
-fn rounds<const G: usize>(rk: &[u32; 32], x: &mut [[__m256i; 4]; G], c: &Consts) {
-    for r in (0..32).step_by(4) {
-        let k = [0, 1, 2, 3].map(|i| _mm256_set1_epi32(rk[r + i] as i32));
-        for s in x.iter_mut() {
-            s[0] = round(s[0], s[1], s[2], s[3], k[0], c);
-            s[1] = round(s[1], s[2], s[3], s[0], k[1], c);
-            s[2] = round(s[2], s[3], s[0], s[1], k[2], c);
-            s[3] = round(s[3], s[0], s[1], s[2], k[3], c);
-        }
-    }
+/// Four rounds (one full rotation of the state words) on every listed
+/// group. Expanded in place so the groups' states stay in registers and
+/// their independent dependency chains overlap.
+macro_rules! four_rounds {
+    ($rk:expr, $r:expr, $c:expr, $($s:ident),+) => {{
+        let k = [0, 1, 2, 3].map(|i| _mm256_set1_epi32($rk[$r + i] as i32));
+        $( $s[0] = round($s[0], $s[1], $s[2], $s[3], k[0], $c); )+
+        $( $s[1] = round($s[1], $s[2], $s[3], $s[0], k[1], $c); )+
+        $( $s[2] = round($s[2], $s[3], $s[0], $s[1], k[2], $c); )+
+        $( $s[3] = round($s[3], $s[0], $s[1], $s[2], k[3], $c); )+
+    }};
 }
 
-/// `G` groups of eight blocks through the 32 rounds.
-#[inline]
+/// One group of eight blocks (the short-message path).
 #[target_feature(enable = "avx2,aes")]
-fn crypt_groups<const G: usize>(rk: &[u32; 32], groups: [&mut [RawBlock; GROUP]; G]) {
+fn crypt1(rk: &[u32; 32], g: &mut [RawBlock; GROUP]) {
     let c = Consts::load();
-    let mut x: [[__m256i; 4]; G] = core::array::from_fn(|g| load8(groups[g], &c));
-    rounds(rk, &mut x, &c);
-    for (s, g) in x.into_iter().zip(groups) {
-        store8(s, g, &c);
+    let mut a = load8(g, &c);
+    for r in (0..32).step_by(4) {
+        four_rounds!(rk, r, &c, a);
     }
+    store8(a, g, &c);
+}
+
+/// Four groups (32 blocks) in flight.
+#[target_feature(enable = "avx2,aes")]
+fn crypt4(rk: &[u32; 32], g: [&mut [RawBlock; GROUP]; IN_FLIGHT]) {
+    let c = Consts::load();
+    let [g0, g1, g2, g3] = g;
+    let (mut a, mut b, mut d, mut e) = (load8(g0, &c), load8(g1, &c), load8(g2, &c), load8(g3, &c));
+    for r in (0..32).step_by(4) {
+        four_rounds!(rk, r, &c, a, b, d, e);
+    }
+    store8(a, g0, &c);
+    store8(b, g1, &c);
+    store8(d, g2, &c);
+    store8(e, g3, &c);
 }
 
 /// Splits `N * GROUP` blocks into `N` groups.
@@ -228,7 +240,7 @@ fn split<const N: usize>(blocks: &mut [RawBlock]) -> [&mut [RawBlock; GROUP]; N]
 fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     let mut chunks = blocks.chunks_exact_mut(IN_FLIGHT * GROUP);
     for chunk in &mut chunks {
-        crypt_groups(rk, split::<IN_FLIGHT>(chunk));
+        crypt4(rk, split::<IN_FLIGHT>(chunk));
     }
     let rest = chunks.into_remainder();
     if rest.is_empty() {
@@ -238,10 +250,11 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     let n = rest.len();
     let mut buf = [[0u8; 16]; IN_FLIGHT * GROUP];
     buf[..n].copy_from_slice(rest);
-    match n.div_ceil(GROUP) {
-        1 => crypt_groups(rk, split::<1>(&mut buf[..GROUP])),
-        2 => crypt_groups(rk, split::<2>(&mut buf[..2 * GROUP])),
-        _ => crypt_groups(rk, split::<IN_FLIGHT>(&mut buf)),
+    if n <= GROUP {
+        let [g] = split::<1>(&mut buf[..GROUP]);
+        crypt1(rk, g);
+    } else {
+        crypt4(rk, split::<IN_FLIGHT>(&mut buf));
     }
     rest.copy_from_slice(&buf[..n]);
     zeroize::Zeroize::zeroize(&mut buf);

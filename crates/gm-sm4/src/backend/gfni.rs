@@ -103,24 +103,40 @@ fn store(x: [__m512i; 4], blocks: &mut [RawBlock; GROUP], bswap: __m512i) {
     }
 }
 
-/// `G` groups of 16 blocks through the 32 rounds, interleaved.
-#[inline]
+/// Four rounds (one full rotation of the state words) on every listed
+/// group, expanded in place so the states stay in registers and the
+/// groups' dependency chains overlap.
+macro_rules! four_rounds {
+    ($rk:expr, $r:expr, $($s:ident),+) => {{
+        let k = [0, 1, 2, 3].map(|i| _mm512_set1_epi32($rk[$r + i] as i32));
+        $( $s[0] = round($s[0], $s[1], $s[2], $s[3], k[0]); )+
+        $( $s[1] = round($s[1], $s[2], $s[3], $s[0], k[1]); )+
+        $( $s[2] = round($s[2], $s[3], $s[0], $s[1], k[2]); )+
+        $( $s[3] = round($s[3], $s[0], $s[1], $s[2], k[3]); )+
+    }};
+}
+
+/// One group of 16 blocks.
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
-fn crypt_groups<const G: usize>(rk: &[u32; 32], groups: [&mut [RawBlock; GROUP]; G]) {
+fn crypt1(rk: &[u32; 32], g: &mut [RawBlock; GROUP]) {
     let bswap = bswap_mask();
-    let mut x: [[__m512i; 4]; G] = core::array::from_fn(|g| load(groups[g], bswap));
+    let mut a = load(g, bswap);
     for r in (0..32).step_by(4) {
-        let k = [0, 1, 2, 3].map(|i| _mm512_set1_epi32(rk[r + i] as i32));
-        for s in x.iter_mut() {
-            s[0] = round(s[0], s[1], s[2], s[3], k[0]);
-            s[1] = round(s[1], s[2], s[3], s[0], k[1]);
-            s[2] = round(s[2], s[3], s[0], s[1], k[2]);
-            s[3] = round(s[3], s[0], s[1], s[2], k[3]);
-        }
+        four_rounds!(rk, r, a);
     }
-    for (s, g) in x.into_iter().zip(groups) {
-        store(s, g, bswap);
+    store(a, g, bswap);
+}
+
+/// Two groups (32 blocks) in flight.
+#[target_feature(enable = "avx512f,avx512bw,gfni")]
+fn crypt2(rk: &[u32; 32], g0: &mut [RawBlock; GROUP], g1: &mut [RawBlock; GROUP]) {
+    let bswap = bswap_mask();
+    let (mut a, mut b) = (load(g0, bswap), load(g1, bswap));
+    for r in (0..32).step_by(4) {
+        four_rounds!(rk, r, a, b);
     }
+    store(a, g0, bswap);
+    store(b, g1, bswap);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
@@ -128,12 +144,12 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     let mut chunks = blocks.chunks_exact_mut(2 * GROUP);
     for chunk in &mut chunks {
         let (a, b) = chunk.split_at_mut(GROUP);
-        crypt_groups(rk, [a.try_into().expect("16"), b.try_into().expect("16")]);
+        crypt2(rk, a.try_into().expect("16"), b.try_into().expect("16"));
     }
     let rest = chunks.into_remainder();
     let mut full = rest.chunks_exact_mut(GROUP);
     for chunk in &mut full {
-        crypt_groups(rk, [chunk.try_into().expect("16")]);
+        crypt1(rk, chunk.try_into().expect("16"));
     }
     let rest = full.into_remainder();
     if rest.is_empty() {
@@ -143,7 +159,7 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     let n = rest.len();
     let mut buf = [[0u8; 16]; GROUP];
     buf[..n].copy_from_slice(rest);
-    crypt_groups(rk, [&mut buf]);
+    crypt1(rk, &mut buf);
     rest.copy_from_slice(&buf[..n]);
     zeroize::Zeroize::zeroize(&mut buf);
 }
