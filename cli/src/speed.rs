@@ -1,0 +1,347 @@
+//! `gmkit speed`: single-thread throughput of the primitives.
+//!
+//! Each measurement runs on the calling thread for at least `--seconds`
+//! (after a short warm-up) and reports MB/s, where 1 MB = 10^6 bytes, so
+//! the figures line up with `openssl speed -bytes N`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use gm_sm4::cipher::{BlockCipherEncrypt, BlockModeEncrypt, StreamCipher};
+use gm_sm4::modes;
+use gm_sm4::{Backend, Sm4, Sm4CcmGeneric, Sm4GcmGeneric};
+use serde::Serialize;
+
+/// Every algorithm `speed` knows, in report order.
+pub const ALGORITHMS: &[&str] = &[
+    "sm4-ecb",
+    "sm4-cbc-encrypt",
+    "sm4-ctr",
+    "sm4-gcm-seal",
+    "sm4-gcm-open",
+    "sm4-ccm-seal",
+    "sm4-ccm-open",
+    "sm3",
+    "hmac-sm3",
+];
+
+/// Message sizes measured when none are given (the last is the 8 KiB TLS
+/// record size the performance targets refer to).
+pub const DEFAULT_SIZES: &[usize] = &[16, 64, 256, 1024, 8192, 16384];
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// Algorithm name from [`ALGORITHMS`].
+    pub algorithm: String,
+    /// SM4 backend name, or `portable` for SM3-based algorithms.
+    pub backend: String,
+    /// Message size in bytes.
+    pub size: usize,
+    /// `MB/s` (10^6 bytes per second) or `ops/s`.
+    pub unit: String,
+    /// The measured rate.
+    pub value: f64,
+}
+
+/// Errors in the speed command's arguments.
+#[derive(Debug)]
+pub enum SpeedError {
+    /// An algorithm name that `speed` does not know.
+    UnknownAlgorithm(String),
+    /// A backend name that is unknown or not supported by this CPU.
+    Backend(String),
+    /// A size of zero, or not a multiple of 16 for a block-only mode.
+    BadSize(usize),
+}
+
+impl std::fmt::Display for SpeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeedError::UnknownAlgorithm(a) => write!(
+                f,
+                "unknown algorithm `{a}` (known: {})",
+                ALGORITHMS.join(", ")
+            ),
+            SpeedError::Backend(msg) => f.write_str(msg),
+            SpeedError::BadSize(s) => write!(f, "size {s} must be a positive multiple of 16"),
+        }
+    }
+}
+
+/// Resolves `--backend`: `None` = the detected backend, `all` = every
+/// available backend, otherwise one name.
+pub fn backends(name: Option<&str>) -> Result<Vec<Backend>, SpeedError> {
+    match name {
+        None => Ok(vec![Backend::detect()]),
+        Some("all") => Ok(Backend::available()),
+        Some(n) => {
+            let b: Backend = n
+                .parse()
+                .map_err(|e: gm_sm4::Error| SpeedError::Backend(format!("{e}: `{n}`")))?;
+            if !b.is_available() {
+                return Err(SpeedError::Backend(format!(
+                    "SM4 backend `{}` is not available on this CPU (available: {})",
+                    b.name(),
+                    Backend::available()
+                        .iter()
+                        .map(|b| b.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Ok(vec![b])
+        }
+    }
+}
+
+/// Runs `f` repeatedly for at least `secs` and returns calls per second.
+fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(50) {
+        f();
+    }
+    let budget = Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut calls: u64 = 0;
+    let mut batch: u64 = 1;
+    loop {
+        for _ in 0..batch {
+            f();
+        }
+        calls += batch;
+        let el = start.elapsed();
+        if el >= budget {
+            return calls as f64 / el.as_secs_f64();
+        }
+        if el < budget / 16 {
+            batch *= 2;
+        }
+    }
+}
+
+/// Measures one algorithm at one size on one backend.
+pub fn measure(
+    algorithm: &str,
+    backend: Backend,
+    size: usize,
+    secs: f64,
+) -> Result<Measurement, SpeedError> {
+    if size == 0 || (matches!(algorithm, "sm4-ecb" | "sm4-cbc-encrypt") && !size.is_multiple_of(16))
+    {
+        return Err(SpeedError::BadSize(size));
+    }
+    let key = [0x5au8; 16];
+    let sm4 =
+        Sm4::new_with_backend(&key, backend).map_err(|e| SpeedError::Backend(e.to_string()))?;
+    let mut buf = vec![0xa5u8; size];
+    let mut blocks: Vec<gm_sm4::cipher::Block<Sm4>> = vec![Default::default(); size / 16];
+    let nonce = [0x11u8; 12];
+    let aad = [0u8; 13];
+    let mut tag = [0u8; 16];
+    let mut backend_name = backend.name().to_string();
+    let calls = match algorithm {
+        "sm4-ecb" => rate(secs, || sm4.encrypt_blocks(black_box(&mut blocks))),
+        "sm4-cbc-encrypt" => rate(secs, || {
+            modes::cbc_encryptor(sm4.clone(), &[0u8; 16]).encrypt_blocks(black_box(&mut blocks))
+        }),
+        "sm4-ctr" => rate(secs, || {
+            modes::ctr(sm4.clone(), &[0u8; 16]).apply_keystream(black_box(&mut buf))
+        }),
+        "sm4-gcm-seal" => {
+            let gcm = Sm4GcmGeneric::with_cipher(sm4.clone());
+            rate(secs, || {
+                gcm.seal_in_place_detached(&nonce, &aad, black_box(&mut buf), &mut tag)
+                    .expect("valid parameters")
+            })
+        }
+        "sm4-gcm-open" => {
+            let gcm = Sm4GcmGeneric::with_cipher(sm4.clone());
+            let mut ct = buf.clone();
+            gcm.seal_in_place_detached(&nonce, &aad, &mut ct, &mut tag)
+                .expect("valid parameters");
+            rate(secs, || {
+                buf.copy_from_slice(&ct);
+                gcm.open_in_place_detached(&nonce, &aad, black_box(&mut buf), &tag)
+                    .expect("authentic")
+            })
+        }
+        "sm4-ccm-seal" => {
+            let ccm = Sm4CcmGeneric::with_cipher(sm4.clone());
+            rate(secs, || {
+                ccm.seal_in_place_detached(&nonce, &aad, black_box(&mut buf), &mut tag)
+                    .expect("valid parameters")
+            })
+        }
+        "sm4-ccm-open" => {
+            let ccm = Sm4CcmGeneric::with_cipher(sm4.clone());
+            let mut ct = buf.clone();
+            ccm.seal_in_place_detached(&nonce, &aad, &mut ct, &mut tag)
+                .expect("valid parameters");
+            rate(secs, || {
+                buf.copy_from_slice(&ct);
+                ccm.open_in_place_detached(&nonce, &aad, black_box(&mut buf), &tag)
+                    .expect("authentic")
+            })
+        }
+        "sm3" => {
+            backend_name = "portable".into();
+            rate(secs, || {
+                black_box(gm_sm3::sm3(black_box(&buf)));
+            })
+        }
+        "hmac-sm3" => {
+            backend_name = "portable".into();
+            rate(secs, || {
+                black_box(gm_sm3::hmac_sm3(&key, black_box(&buf)));
+            })
+        }
+        other => return Err(SpeedError::UnknownAlgorithm(other.to_string())),
+    };
+    Ok(Measurement {
+        algorithm: algorithm.to_string(),
+        backend: backend_name,
+        size,
+        unit: "MB/s".into(),
+        value: calls * size as f64 / 1e6,
+    })
+}
+
+/// Whether an algorithm's speed depends on the SM4 backend.
+pub fn uses_sm4(algorithm: &str) -> bool {
+    algorithm.starts_with("sm4-")
+}
+
+/// Arguments of `gmkit speed`.
+#[derive(Debug, clap::Args)]
+pub struct SpeedArgs {
+    /// Algorithms to measure (default: all): sm4-ecb, sm4-cbc-encrypt, sm4-ctr,
+    /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3.
+    pub algorithms: Vec<String>,
+    /// SM4 backend: soft, aesni-avx2, gfni-avx512, auto, or `all` for every
+    /// backend this CPU supports (default: the detected one).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Seconds to spend on each algorithm and size.
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Message sizes in bytes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SIZES.to_vec())]
+    pub sizes: Vec<usize>,
+    /// Print a JSON array of {algorithm, backend, size, unit, value}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `gmkit speed`: exit 0 on success, 2 on bad arguments.
+pub fn main(args: SpeedArgs) -> std::process::ExitCode {
+    match run(&args) {
+        Ok(results) => {
+            if args.json {
+                match serde_json::to_string_pretty(&results) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("gmkit speed: cannot serialise results: {e}");
+                        return std::process::ExitCode::from(1);
+                    }
+                }
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gmkit speed: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
+        return Err(SpeedError::Backend(format!(
+            "--seconds must be between 0 and 3600, got {}",
+            args.seconds
+        )));
+    }
+    let algorithms: Vec<&str> = if args.algorithms.is_empty() {
+        ALGORITHMS.to_vec()
+    } else {
+        args.algorithms.iter().map(String::as_str).collect()
+    };
+    for a in &algorithms {
+        if !ALGORITHMS.contains(a) {
+            return Err(SpeedError::UnknownAlgorithm((*a).to_string()));
+        }
+    }
+    if let Some(bad) = args
+        .sizes
+        .iter()
+        .find(|&&s| s == 0 || !s.is_multiple_of(16))
+    {
+        return Err(SpeedError::BadSize(*bad));
+    }
+    let backends = backends(args.backend.as_deref())?;
+    if !args.json {
+        let flags = cpu_flags();
+        println!(
+            "gmkit speed: {} s per measurement, single thread; CPU flags: {}",
+            args.seconds,
+            if flags.is_empty() {
+                "-".into()
+            } else {
+                flags.join(" ")
+            }
+        );
+        print!("{:<16} {:<12}", "algorithm", "backend");
+        for s in &args.sizes {
+            print!(" {:>11}", format!("{s} B"));
+        }
+        println!("   (MB/s)");
+    }
+    let mut out = Vec::new();
+    for a in &algorithms {
+        // SM3-based algorithms do not use SM4: measure them once.
+        let on: &[Backend] = if uses_sm4(a) {
+            &backends
+        } else {
+            &backends[..1]
+        };
+        for &b in on {
+            let mut row = Vec::new();
+            for &size in &args.sizes {
+                row.push(measure(a, b, size, args.seconds)?);
+            }
+            if !args.json {
+                print!("{:<16} {:<12}", a, row[0].backend);
+                for m in &row {
+                    print!(" {:>11.1}", m.value);
+                }
+                println!();
+            }
+            out.extend(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The CPU features relevant to the SM4 backends (x86-64 only).
+fn cpu_flags() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! flag {
+            ($($f:tt),*) => {$( if std::arch::is_x86_feature_detected!($f) { v.push($f); } )*};
+        }
+        flag!(
+            "aes",
+            "pclmulqdq",
+            "avx2",
+            "vaes",
+            "vpclmulqdq",
+            "gfni",
+            "avx512f",
+            "avx512bw"
+        );
+    }
+    v
+}
