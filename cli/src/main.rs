@@ -3,6 +3,8 @@
 //! Each subcommand lives in its own module and only calls library code; this
 //! file holds the argument definitions that tie them together.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
