@@ -218,7 +218,7 @@ pub struct SpeedArgs {
     /// Algorithms to measure (default: all): sm4-ecb, sm4-cbc-encrypt, sm4-ctr,
     /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3.
     pub algorithms: Vec<String>,
-    /// SM4 backend: soft, aesni-avx2, gfni-avx512, auto, or `all` for every
+    /// SM4 backend: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto, or `all` for every
     /// backend this CPU supports (default: the detected one).
     #[arg(long)]
     pub backend: Option<String>,

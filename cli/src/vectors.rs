@@ -44,7 +44,7 @@ struct RunArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
 
-    /// SM4 backend to run on: soft, aesni-avx2, gfni-avx512 or auto
+    /// SM4 backend to run on: soft, aesni-avx2, vaes-avx2, gfni-avx512 or auto
     /// (default: auto, which honours GMKIT_SM4_BACKEND).
     #[arg(long, value_name = "NAME")]
     backend: Option<String>,

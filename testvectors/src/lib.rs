@@ -53,7 +53,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Options for a backend given by name (`soft`, `aesni-avx2`,
-    /// `gfni-avx512`, or `auto` for detection).
+    /// `vaes-avx2`, `gfni-avx512`, or `auto` for detection).
     ///
     /// Fails if the name is unknown or the backend cannot run on this CPU.
     pub fn with_backend_name(name: &str) -> Result<Self, RunError> {

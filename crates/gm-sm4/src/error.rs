@@ -62,7 +62,7 @@ impl fmt::Display for Error {
             }
             Error::UnknownBackend => write!(
                 f,
-                "unknown SM4 backend name (expected one of: soft, aesni-avx2, gfni-avx512, auto)"
+                "unknown SM4 backend name (expected one of: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto)"
             ),
             Error::InvalidKeyLength { got } => {
                 write!(f, "SM4 key must be 16 bytes, got {got}")

@@ -17,7 +17,7 @@
 //! The fastest backend the CPU supports is picked at run time
 //! ([`Backend::detect`]). Force one with [`Sm4::new_with_backend`], or for a
 //! whole process with the environment variable `GMKIT_SM4_BACKEND`
-//! (`soft`, `aesni-avx2`, `gfni-avx512` or `auto`); an unavailable or unknown
+//! (`soft`, `aesni-avx2`, `vaes-avx2`, `gfni-avx512` or `auto`); an unavailable or unknown
 //! name there falls back to detection.
 //!
 //! # Example

@@ -498,7 +498,7 @@ fn run_part(subject: Subject, part: Part, rep: &mut Report) {
 fn usage() -> String {
     format!(
         "usage: ct_sm4 [--parts PART,..] [SUBJECT..]\n  \
-         SUBJECT: soft, aesni-avx2, gfni-avx512, auto or {RUSTCRYPTO} \
+         SUBJECT: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto or {RUSTCRYPTO} \
          (default: $GMKIT_SM4_BACKEND, comma-separated, else every available backend)\n  \
          PART: {}",
         Part::ALL.map(Part::name).join(", ")

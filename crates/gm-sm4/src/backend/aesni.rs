@@ -247,7 +247,7 @@ macro_rules! four_rounds {
 /// The SM4 rounds over one vector width; expanded once per width so the
 /// algorithm is written once.
 macro_rules! sm4_rounds {
-    () => {
+    ($features:literal) => {
         use super::*;
 
         /// A group: `LANES` blocks.
@@ -271,7 +271,7 @@ macro_rules! sm4_rounds {
 
         impl Consts {
             #[inline]
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = $features)]
             fn load() -> Self {
                 Consts {
                     f0_lo: table(&F0_LO),
@@ -282,7 +282,9 @@ macro_rules! sm4_rounds {
                     f3_hi: table(&F3_HI),
                     isr: table(&INV_SHIFT_ROWS),
                     rol8: table(&ROL8),
-                    rol16: table(&ROL16),
+                    // Hidden from the optimiser, which would otherwise split
+                    // this byte shuffle into two word shuffles.
+                    rol16: core::hint::black_box(table(&ROL16)),
                     rol24: table(&ROL24),
                     nibble: table(&[0x0f; 16]),
                 }
@@ -291,7 +293,7 @@ macro_rules! sm4_rounds {
 
         /// A byte-wise affine map given by its two nibble tables.
         #[inline]
-        #[target_feature(enable = "avx2")]
+        #[target_feature(enable = $features)]
         fn nibble_map(x: V, lo_t: V, hi_t: V, nibble: V) -> V {
             xor(
                 shuffle(lo_t, and(x, nibble)),
@@ -301,7 +303,7 @@ macro_rules! sm4_rounds {
 
         /// y0 ^ P(L(S(P^-1(y1 ^ y2 ^ y3) ^ rk))), all in the pre-image domain.
         #[inline]
-        #[target_feature(enable = "avx2,aes")]
+        #[target_feature(enable = $features)]
         fn round(y0: V, y1: V, y2: V, y3: V, k: V, c: &Consts) -> V {
             let t = xor(xor(y1, y2), xor(y3, k));
             let z = aesenclast0(shuffle(t, c.isr));
@@ -320,7 +322,7 @@ macro_rules! sm4_rounds {
         /// 4x4 transpose of 32-bit words within each 128-bit lane (an
         /// involution).
         #[inline]
-        #[target_feature(enable = "avx2")]
+        #[target_feature(enable = $features)]
         fn transpose(r: [V; 4]) -> [V; 4] {
             let [t0, t2, _, _] = unpack(r[0], r[1]);
             let [t1, t3, _, _] = unpack(r[2], r[3]);
@@ -331,7 +333,7 @@ macro_rules! sm4_rounds {
 
         /// Loads a group as four word registers in the pre-image domain.
         #[inline]
-        #[target_feature(enable = "avx2")]
+        #[target_feature(enable = $features)]
         fn load_group(g: &Group) -> [V; 4] {
             let (bswap, nibble) = (table(&BSWAP32), table(&[0x0f; 16]));
             let (p_lo, p_hi) = (table(&P_LO), table(&PRE_HI));
@@ -352,7 +354,7 @@ macro_rules! sm4_rounds {
 
         /// Leaves the domain and stores (X35, X34, X33, X32) of every block.
         #[inline]
-        #[target_feature(enable = "avx2")]
+        #[target_feature(enable = $features)]
         fn store_group(y: [V; 4], g: &mut Group) {
             let (bswap, nibble) = (table(&BSWAP32), table(&[0x0f; 16]));
             let (q_lo, q_hi) = (table(&PINV_LO), table(&PINV_HI));
@@ -370,7 +372,7 @@ macro_rules! sm4_rounds {
         }
 
         /// One group.
-        #[target_feature(enable = "avx2,aes")]
+        #[target_feature(enable = $features)]
         pub(super) fn crypt1(rk: &[u32; 32], g: &mut Group) {
             let c = Consts::load();
             let mut a = load_group(g);
@@ -381,7 +383,7 @@ macro_rules! sm4_rounds {
         }
 
         /// `IN_FLIGHT` groups.
-        #[target_feature(enable = "avx2,aes")]
+        #[target_feature(enable = $features)]
         pub(super) fn crypt4(rk: &[u32; 32], g: [&mut Group; IN_FLIGHT]) {
             let c = Consts::load();
             let [g0, g1, g2, g3] = g;
@@ -404,12 +406,33 @@ macro_rules! sm4_rounds {
 
 mod wide {
     use super::v256::*;
-    sm4_rounds!();
+    sm4_rounds!("avx2,aes");
 }
 
 mod narrow {
     use super::v128::*;
-    sm4_rounds!();
+    sm4_rounds!("avx2,aes");
+}
+
+/// The same rounds with VAES: one 256-bit AESENCLAST instead of two 128-bit
+/// ones with a lane split and merge (shorter dependency chain per round).
+mod wide_vaes {
+    use super::v256::*;
+    use super::v256_vaes::aesenclast0;
+    sm4_rounds!("avx2,aes,vaes");
+}
+
+/// 256-bit SubBytes with VAES.
+mod v256_vaes {
+    use core::arch::x86_64::*;
+
+    /// SubBytes on every byte (VAESENCLAST with a zero key; the caller
+    /// cancels its ShiftRows).
+    #[inline]
+    #[target_feature(enable = "avx2,aes,vaes")]
+    pub(super) fn aesenclast0(a: __m256i) -> __m256i {
+        _mm256_aesenclast_epi128(a, _mm256_setzero_si256())
+    }
 }
 
 /// Splits `N * LANES` blocks into `N` groups of `LANES`.
@@ -445,11 +468,39 @@ fn domain_keys(rk: &[u32; 32]) -> [u32; 32] {
 
 #[target_feature(enable = "avx2,aes")]
 fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    bulk(
+        rk,
+        blocks,
+        |rk, g| wide::crypt4(rk, g),
+        |rk, g| wide::crypt1(rk, g),
+    );
+}
+
+#[target_feature(enable = "avx2,aes,vaes")]
+fn crypt_all_vaes(rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    bulk(
+        rk,
+        blocks,
+        |rk, g| wide_vaes::crypt4(rk, g),
+        |rk, g| wide_vaes::crypt1(rk, g),
+    );
+}
+
+/// Splits any number of blocks over the wide four-group path, a one-group
+/// path and the narrow paths for short tails.
+#[inline]
+#[target_feature(enable = "avx2,aes")]
+fn bulk(
+    rk: &[u32; 32],
+    blocks: &mut [RawBlock],
+    wide4: impl Fn(&[u32; 32], [&mut wide::Group; IN_FLIGHT]),
+    wide1: impl Fn(&[u32; 32], &mut wide::Group),
+) {
     const BULK: usize = IN_FLIGHT * v256::LANES;
     let mut rkd = domain_keys(rk);
     let mut chunks = blocks.chunks_exact_mut(BULK);
     for chunk in &mut chunks {
-        wide::crypt4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(chunk));
+        wide4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(chunk));
     }
     let rest = chunks.into_remainder();
     let n = rest.len();
@@ -463,14 +514,14 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
             narrow::crypt1(&rkd, g);
         } else if n <= v256::LANES {
             let [g] = split::<1, { v256::LANES }>(&mut buf[..v256::LANES]);
-            wide::crypt1(&rkd, g);
+            wide1(&rkd, g);
         } else if n <= IN_FLIGHT * v128::LANES {
             narrow::crypt4(
                 &rkd,
                 split::<IN_FLIGHT, { v128::LANES }>(&mut buf[..IN_FLIGHT * v128::LANES]),
             );
         } else {
-            wide::crypt4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(&mut buf));
+            wide4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(&mut buf));
         }
         rest.copy_from_slice(&buf[..n]);
         zeroize::Zeroize::zeroize(&mut buf);
@@ -504,6 +555,13 @@ pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     // SAFETY: the backend is only selected after run-time detection of
     // AES-NI, SSSE3, AVX and AVX2 (`Sm4::new_with_backend` / `detect`).
     unsafe { crypt_all(rk, blocks) }
+}
+
+/// As [`crypt`], on the VAES variant (the CPU also has VAES).
+pub(crate) fn crypt_vaes(rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    // SAFETY: the VAES backend is only selected after run-time detection of
+    // AES-NI, AVX2 and VAES.
+    unsafe { crypt_all_vaes(rk, blocks) }
 }
 
 /// tau on one word, for the key schedule.
