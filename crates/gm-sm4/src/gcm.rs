@@ -6,11 +6,10 @@ use aead::consts::{U12, U16};
 use aead::inout::InOutBuf;
 use aead::{AeadCore, AeadInOut, Nonce, Tag, TagPosition};
 use cipher::{Key, KeyInit, KeySizeUser};
-use ghash::universal_hash::UniversalHash;
-use ghash::GHash;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::ghash::GhashKey;
 use crate::keystream::{self, Increment};
 use crate::{Error, RawBlock, Sm4};
 
@@ -18,6 +17,8 @@ use crate::{Error, RawBlock, Sm4};
 const MAX_MESSAGE: u64 = (1 << 36) - 32;
 /// Largest associated data: 2^61 - 1 bytes (bit length must fit in 64 bits).
 const MAX_AAD: u64 = (1 << 61) - 1;
+/// Bytes encrypted and then hashed per step of the one-pass loops.
+const CHUNK: usize = 16 * crate::sm4::BULK_BLOCKS;
 const TAG_LENGTHS: &str = "4, 8 or 12..=16 bytes (NIST SP 800-38D)";
 
 /// SM4-GCM with any IV length of one byte or more and any tag length NIST
@@ -38,7 +39,7 @@ const TAG_LENGTHS: &str = "4, 8 or 12..=16 bytes (NIST SP 800-38D)";
 #[derive(Clone)]
 pub struct Sm4GcmGeneric {
     cipher: Sm4,
-    h: RawBlock,
+    ghash: GhashKey,
 }
 
 impl Sm4GcmGeneric {
@@ -51,7 +52,9 @@ impl Sm4GcmGeneric {
     pub fn with_cipher(cipher: Sm4) -> Self {
         let mut h = [0u8; 16];
         cipher.encrypt_one(&mut h);
-        Self { cipher, h }
+        let ghash = GhashKey::new(&h);
+        h.zeroize();
+        Self { cipher, ghash }
     }
 
     /// Encrypts `buf` in place and writes the authentication tag into `tag`,
@@ -67,18 +70,25 @@ impl Sm4GcmGeneric {
         let mut j0 = self.j0(nonce);
         let mut ctr = j0;
         keystream::increment(&mut ctr, Increment::Inc32);
-        keystream::apply(&self.cipher, &mut ctr, Increment::Inc32, buf);
-        let mut full = self.tag(&j0, aad, buf);
+        let mut g = self.ghash.start();
+        g.update_padded(aad);
+        // One pass: encrypt a chunk, then hash it while it is in cache.
+        for chunk in buf.chunks_mut(CHUNK) {
+            keystream::apply(&self.cipher, &mut ctr, Increment::Inc32, chunk);
+            g.update_padded(chunk);
+        }
+        let mut full = self.finish_tag(&j0, g.finish(aad.len() as u64, buf.len() as u64));
         tag.copy_from_slice(&full[..tag.len()]);
         full.zeroize();
         j0.zeroize();
+        ctr.zeroize();
         Ok(())
     }
 
-    /// Verifies `tag` over `aad` and the ciphertext in `buf`, then decrypts
-    /// `buf` in place. On any error nothing is decrypted; after a tag
-    /// mismatch `buf` is zeroed so a caller that ignores the error cannot
-    /// use it. The comparison is constant time.
+    /// Decrypts `buf` in place and verifies `tag` over `aad` and the
+    /// ciphertext (constant-time comparison). On a tag mismatch `buf` is
+    /// zeroed before returning: no unauthenticated plaintext is released. A
+    /// parameter error leaves `buf` untouched.
     pub fn open_in_place_detached(
         &self,
         nonce: &[u8],
@@ -88,19 +98,25 @@ impl Sm4GcmGeneric {
     ) -> Result<(), Error> {
         check_lengths(nonce, aad, buf, tag.len())?;
         let mut j0 = self.j0(nonce);
-        let mut expected = self.tag(&j0, aad, buf);
+        let mut ctr = j0;
+        keystream::increment(&mut ctr, Increment::Inc32);
+        let mut g = self.ghash.start();
+        g.update_padded(aad);
+        // One pass: hash a chunk of ciphertext, then decrypt it. The
+        // plaintext is wiped below if the tag turns out to be wrong.
+        for chunk in buf.chunks_mut(CHUNK) {
+            g.update_padded(chunk);
+            keystream::apply(&self.cipher, &mut ctr, Increment::Inc32, chunk);
+        }
+        let mut expected = self.finish_tag(&j0, g.finish(aad.len() as u64, buf.len() as u64));
         let ok = expected[..tag.len()].ct_eq(tag);
         expected.zeroize();
+        j0.zeroize();
+        ctr.zeroize();
         if !bool::from(ok) {
             buf.zeroize();
-            j0.zeroize();
             return Err(Error::TagMismatch);
         }
-        let mut ctr = j0;
-        j0.zeroize();
-        keystream::increment(&mut ctr, Increment::Inc32);
-        keystream::apply(&self.cipher, &mut ctr, Increment::Inc32, buf);
-        ctr.zeroize();
         Ok(())
     }
 
@@ -112,25 +128,14 @@ impl Sm4GcmGeneric {
             j0[15] = 1;
             j0
         } else {
-            let mut g = GHash::new(&self.h.into());
+            let mut g = self.ghash.start();
             g.update_padded(nonce);
-            let mut len = [0u8; 16];
-            len[8..].copy_from_slice(&((nonce.len() as u64) * 8).to_be_bytes());
-            g.update(&[len.into()]);
-            g.finalize().0
+            g.finish(0, nonce.len() as u64)
         }
     }
 
-    /// E(J0) xor GHASH(A, C).
-    fn tag(&self, j0: &RawBlock, aad: &[u8], ct: &[u8]) -> RawBlock {
-        let mut g = GHash::new(&self.h.into());
-        g.update_padded(aad);
-        g.update_padded(ct);
-        let mut len = [0u8; 16];
-        len[..8].copy_from_slice(&((aad.len() as u64) * 8).to_be_bytes());
-        len[8..].copy_from_slice(&((ct.len() as u64) * 8).to_be_bytes());
-        g.update(&[len.into()]);
-        let mut s = g.finalize().0;
+    /// E(J0) xor S.
+    fn finish_tag(&self, j0: &RawBlock, mut s: RawBlock) -> RawBlock {
         let mut ek = *j0;
         self.cipher.encrypt_one(&mut ek);
         for (a, b) in s.iter_mut().zip(ek) {
@@ -164,12 +169,6 @@ fn check_lengths(nonce: &[u8], aad: &[u8], buf: &[u8], tag_len: usize) -> Result
         return Err(Error::AadTooLong);
     }
     Ok(())
-}
-
-impl Drop for Sm4GcmGeneric {
-    fn drop(&mut self) {
-        self.h.zeroize();
-    }
 }
 
 impl core::fmt::Debug for Sm4GcmGeneric {

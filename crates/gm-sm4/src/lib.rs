@@ -59,6 +59,7 @@ mod ccm;
 mod consts;
 mod error;
 mod gcm;
+mod ghash;
 mod keystream;
 pub mod modes;
 mod sm4;

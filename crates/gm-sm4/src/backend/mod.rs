@@ -16,6 +16,8 @@ pub(crate) mod soft;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod aesni;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod clmul;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod gfni;
 
 #[cfg(target_arch = "x86_64")]
