@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs `gmkit speed` and `openssl speed` for the same algorithms in one
+# session, on one core, and prints gmkit's throughput as a ratio of
+# OpenSSL's. Usage: cli/bench/compare.sh [SECONDS] (whole seconds, default 3).
+#
+# OpenSSL 3.0's `speed` has no SM4-GCM/CCM (it cannot fetch them), so the
+# AEAD rows are compared with OpenSSL's SM4-CTR, the cheapest SM4 mode it has.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs="${1:-3}"
+case "$secs" in *[!0-9]* | "" | 0) echo "usage: $0 [WHOLE_SECONDS > 0]" >&2; exit 2;; esac
+sizes="16,64,256,1024,8192,16384"
+
+cargo build --release -q -p gmkit
+gmkit=target/release/gmkit
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "flags: $(grep -m1 -o -w -E 'aes|avx2|avx512f|avx512bw|gfni|vaes|pclmulqdq|vpclmulqdq' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+echo "openssl: $(openssl version)"
+echo
+
+taskset -c 0 "$gmkit" speed --json --backend all --seconds "$secs" --sizes "$sizes" > "$out/gmkit.json"
+# openssl speed -mr prints machine-readable "+F:<n>:<alg>:<bytes per second>" lines.
+for size in 16 64 256 1024 8192 16384; do
+    for alg in sm4-ecb sm4-cbc sm4-ctr sm3; do
+        taskset -c 0 openssl speed -mr -seconds "$secs" -bytes "$size" -evp "$alg" 2>/dev/null \
+            | awk -v s="$size" -F: '/^\+F/ {print $3, s, $4}'
+    done
+    taskset -c 0 openssl speed -mr -seconds "$secs" -bytes "$size" -hmac sm3 2>/dev/null \
+        | awk -v s="$size" -F: '/^\+F/ {print "hmac-sm3", s, $4}'
+done > "$out/openssl.txt"
+
+python3 - "$out/gmkit.json" "$out/openssl.txt" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1]))
+ossl = {}
+for line in open(sys.argv[2]):
+    alg, size, rate = line.split()
+    alg = alg.lower()
+    ossl[(alg, int(size))] = float(rate) / 1e6
+pair = {
+    "sm4-ecb": "sm4-ecb", "sm4-cbc-encrypt": "sm4-cbc", "sm4-ctr": "sm4-ctr",
+    "sm4-gcm-seal": "sm4-ctr", "sm4-gcm-open": "sm4-ctr",
+    "sm4-ccm-seal": "sm4-ctr", "sm4-ccm-open": "sm4-ctr",
+    "sm3": "sm3", "hmac-sm3": "hmac-sm3",
+}
+print(f"{'algorithm':16} {'backend':12} {'bytes':>6} {'gmkit MB/s':>11} {'openssl':>22} {'MB/s':>9} {'ratio':>6}")
+for m in ours:
+    ref = pair[m["algorithm"]]
+    o = ossl.get((ref, m["size"]))
+    ratio = f"{m['value'] / o:6.2f}" if o else "     -"
+    ostr = f"{o:9.1f}" if o else "        -"
+    print(f"{m['algorithm']:16} {m['backend']:12} {m['size']:>6} {m['value']:11.1f} {ref:>22} {ostr} {ratio}")
+PY
