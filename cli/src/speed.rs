@@ -23,7 +23,13 @@ pub const ALGORITHMS: &[&str] = &[
     "sm4-ccm-open",
     "sm3",
     "hmac-sm3",
+    "sm2-sign",
+    "sm2-verify",
 ];
+
+/// Message size for the SM2 signature measurements (the message is hashed
+/// with Z_A, so the size barely matters).
+pub const SM2_MESSAGE_SIZE: usize = 32;
 
 /// Message sizes measured when none are given (the last is the 8 KiB TLS
 /// record size the performance targets refer to).
@@ -131,6 +137,9 @@ pub fn measure(
     {
         return Err(SpeedError::BadSize(size));
     }
+    if algorithm.starts_with("sm2-") {
+        return measure_sm2(algorithm, size, secs);
+    }
     let key = [0x5au8; 16];
     let sm4 =
         Sm4::new_with_backend(&key, backend).map_err(|e| SpeedError::Backend(e.to_string()))?;
@@ -214,6 +223,36 @@ pub fn measure(
     })
 }
 
+/// SM2-with-SM3 signing or verification of a `size`-byte message with the
+/// default identifier (Z_A, SM3 and the curve arithmetic), in ops/s.
+fn measure_sm2(algorithm: &str, size: usize, secs: f64) -> Result<Measurement, SpeedError> {
+    let fail = |e: gm_sm2::Error| SpeedError::Backend(format!("SM2 set-up failed: {e}"));
+    let key = gm_sm2::PrivateKey::generate().map_err(fail)?;
+    let signer = gm_sm2::SigningKey::new(&key, gm_sm2::DEFAULT_ID).map_err(fail)?;
+    let verifier =
+        gm_sm2::VerifyingKey::new(key.public_key(), gm_sm2::DEFAULT_ID).map_err(fail)?;
+    let msg = vec![0x42u8; size];
+    let sig = signer.sign_message(&msg).map_err(fail)?;
+    let ops = match algorithm {
+        "sm2-sign" => rate(secs, || {
+            black_box(signer.sign_message(black_box(&msg)).expect("valid key"));
+        }),
+        "sm2-verify" => rate(secs, || {
+            verifier
+                .verify_message(black_box(&msg), &sig)
+                .expect("valid signature");
+        }),
+        other => return Err(SpeedError::UnknownAlgorithm(other.to_string())),
+    };
+    Ok(Measurement {
+        algorithm: algorithm.to_string(),
+        backend: "portable".into(),
+        size,
+        unit: "ops/s".into(),
+        value: ops,
+    })
+}
+
 /// Whether an algorithm's speed depends on the SM4 backend.
 pub fn uses_sm4(algorithm: &str) -> bool {
     algorithm.starts_with("sm4-")
@@ -223,7 +262,8 @@ pub fn uses_sm4(algorithm: &str) -> bool {
 #[derive(Debug, clap::Args)]
 pub struct SpeedArgs {
     /// Algorithms to measure (default: all): sm4-ecb, sm4-cbc-encrypt, sm4-ctr,
-    /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3.
+    /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3,
+    /// sm2-sign, sm2-verify.
     pub algorithms: Vec<String>,
     /// SM4 backend: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto, or `all` for every
     /// backend this CPU supports (default: the detected one).
@@ -314,13 +354,20 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
         };
         for &b in on {
             let mut row = Vec::new();
-            for &size in &args.sizes {
-                row.push(measure(a, b, size, args.seconds)?);
+            if a.starts_with("sm2-") {
+                row.push(measure(a, b, SM2_MESSAGE_SIZE, args.seconds)?);
+            } else {
+                for &size in &args.sizes {
+                    row.push(measure(a, b, size, args.seconds)?);
+                }
             }
             if !args.json {
                 print!("{:<16} {:<12}", a, row[0].backend);
                 for m in &row {
                     print!(" {:>11.1}", m.value);
+                }
+                if row[0].unit != "MB/s" {
+                    print!("   ({}, {}-byte message)", row[0].unit, row[0].size);
                 }
                 println!();
             }

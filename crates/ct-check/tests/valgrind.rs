@@ -227,3 +227,81 @@ fn harness_outputs_agree_across_backends() {
         assert_eq!(by_subject.len(), want, "part `{part}`: {by_subject:?}");
     }
 }
+
+// ---- SM2 (gm-sm2): signing, decryption, key exchange ----
+
+/// The SM2 harness binary.
+const CT_SM2: &str = env!("CARGO_BIN_EXE_ct_sm2");
+/// gm-sm2's permitted leaks (accept/reject verdicts).
+const SM2_SUPPRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/valgrind-sm2.supp");
+
+/// Runs `ct_sm2 ARGS` under memcheck with both suppression files.
+fn memcheck_sm2(args: &[&str]) -> Output {
+    Command::new("valgrind")
+        .args([
+            "--tool=memcheck",
+            "--error-exitcode=99",
+            "--exit-on-first-error=no",
+            "--track-origins=no",
+            "--leak-check=no",
+            "--num-callers=30",
+            "-q",
+        ])
+        .arg(format!("--suppressions={SUPPRESSIONS}"))
+        .arg(format!("--suppressions={SM2_SUPPRESSIONS}"))
+        .arg(CT_SM2)
+        .args(args)
+        .output()
+        .expect("spawn valgrind")
+}
+
+/// SM2 signing (hedged and with a given k), decryption, key derivation and
+/// key exchange with the private keys, nonces and ephemeral keys marked
+/// secret: memcheck must find no secret-dependent branch or memory index
+/// beyond the suppressed accept/reject verdicts.
+#[test]
+fn sm2_secret_key_operations_are_constant_time_under_memcheck() {
+    if !want_valgrind() {
+        return;
+    }
+    let out = memcheck_sm2(&[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ct_sm2 under valgrind: {}\n(exit 99: memcheck found a secret-dependent branch or \
+         memory index; 1: wrong output)\n--- valgrind stderr ---\n{stderr}\n--- stdout ---\n{stdout}",
+        out.status,
+    );
+    assert!(stdout.starts_with("valgrind yes"), "{stdout}");
+    for part in ["keygen", "sign", "sign-k", "decrypt", "kex"] {
+        assert!(
+            stdout.contains(&format!("digest sm2 {part} ")),
+            "part {part} missing:\n{stdout}"
+        );
+    }
+}
+
+/// The negative control: variable-time verification (wNAF) of a signature
+/// marked secret must be reported, or the SM2 secrets never reach memcheck.
+#[test]
+fn sm2_variable_time_verification_is_reported() {
+    if !want_valgrind() {
+        return;
+    }
+    let out = memcheck_sm2(&["--parts", "control"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(ERROR_EXIT), "{stderr}\n{stdout}");
+    assert!(
+        stderr.contains("wnaf"),
+        "reports should point into wnaf:\n{stderr}"
+    );
+}
+
+/// Natively: the harness's outputs are right (GB/T 32918.5 Annexes A-C).
+#[test]
+fn sm2_harness_outputs_are_right_natively() {
+    let out = Command::new(CT_SM2).output().expect("run ct_sm2");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{}\n{stderr}\n{stdout}", out.status);
+    assert!(stdout.starts_with("valgrind no"), "{stdout}");
+}

@@ -1,0 +1,45 @@
+//! Hazardous entry points that take the secret nonce or ephemeral scalar
+//! from the caller. **For known-answer tests only** (GB/T 32918.5 annexes):
+//! reusing or predicting k leaks the private key. Real code uses
+//! [`SigningKey`](crate::SigningKey), [`PublicKey::encrypt`](crate::PublicKey::encrypt)
+//! and [`KeyExchange::new`](crate::KeyExchange::new), which draw their own.
+
+use crate::error::{Error, Result};
+use crate::kex::{KeyExchange, Role};
+use crate::key::{PrivateKey, PublicKey, SecretScalar};
+use crate::sign::Signature;
+use crate::{Ciphertext, SCALAR_LEN};
+
+/// Signs the digest e = SM3(Z || M) with the given nonce `k`
+/// (GB/T 32918.2 A4-A7). Test-only: see the module documentation.
+pub fn sign_digest_with_k(
+    key: &PrivateKey,
+    e: &[u8; 32],
+    k: &[u8; SCALAR_LEN],
+) -> Result<Signature> {
+    crate::sign::sign_digest_with_k(key, e, k)
+}
+
+/// Encrypts `msg` with the given ephemeral scalar `k` (GB/T 32918.4 A1-A8).
+/// Fails with [`Error::KdfOutputZero`] where the standard would draw a new
+/// k. Test-only: see the module documentation.
+pub fn encrypt_with_k(key: &PublicKey, msg: &[u8], k: &[u8; SCALAR_LEN]) -> Result<Ciphertext> {
+    let k = SecretScalar::from_bytes(k).map_err(|_| Error::ScalarOutOfRange { what: "k" })?;
+    crate::encrypt::encrypt_with_k(key, msg, &k)?.ok_or(Error::KdfOutputZero)
+}
+
+/// Starts a key exchange with the given ephemeral scalar `r` (r_A or r_B).
+/// Test-only: see the module documentation.
+pub fn key_exchange_with_ephemeral(
+    role: Role,
+    own_key: &PrivateKey,
+    own_id: &[u8],
+    peer_key: &PublicKey,
+    peer_id: &[u8],
+    r: &[u8; SCALAR_LEN],
+) -> Result<KeyExchange> {
+    let r = SecretScalar::from_bytes(r).map_err(|_| Error::ScalarOutOfRange {
+        what: "ephemeral r",
+    })?;
+    KeyExchange::with_ephemeral(role, own_key, own_id, peer_key, peer_id, r)
+}

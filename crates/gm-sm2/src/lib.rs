@@ -1,0 +1,68 @@
+//! SM2 (GB/T 32918-2016, GM/T 0003-2012) on the recommended curve
+//! sm2p256v1, built on the RustCrypto [`sm2`] crate's constant-time field
+//! and group arithmetic:
+//!
+//! * **signatures** with SM3 and any distinguishing ID ([`SigningKey`],
+//!   [`VerifyingKey`], [`Signature`] in DER or `r || s`), implementing the
+//!   [`signature`] crate's traits; hedged nonces (HMAC-SM3 DRBG over the
+//!   key, the digest and fresh OS randomness);
+//! * **encryption** (GB/T 32918.4) with the ciphertext layout chosen
+//!   explicitly ([`CiphertextFormat`]: C1C3C2, C1C2C3, with or without the
+//!   0x04 prefix, GM/T 0009 DER);
+//! * **key exchange** (GB/T 32918.3), both roles, with confirmation
+//!   values ([`KeyExchange`]);
+//! * **key formats**: PKCS#8 (plain, and PBES2-encrypted with
+//!   PBKDF2-HMAC-SM3/SM4-CBC as GmSSL writes or HMAC-SHA256/AES-256-CBC as
+//!   OpenSSL writes), SEC1, SubjectPublicKeyInfo, in DER or PEM, detected
+//!   automatically ([`PrivateKey::load`], [`PublicKey::load`]).
+//!
+//! Every failure is a typed [`Error`]; no input makes this crate panic.
+//! Private scalars are zeroized on drop and never printed.
+//!
+//! ```
+//! use gm_sm2::{CiphertextFormat, PrivateKey, SigningKey, VerifyingKey, DEFAULT_ID};
+//!
+//! let key = PrivateKey::generate()?;
+//!
+//! // Sign and verify with the default ID 1234567812345678.
+//! let signer = SigningKey::new(&key, DEFAULT_ID)?;
+//! let sig = signer.sign_message(b"hello")?;
+//! let verifier = VerifyingKey::new(key.public_key(), DEFAULT_ID)?;
+//! verifier.verify_message(b"hello", &gm_sm2::Signature::from_der(&sig.to_der())?)?;
+//!
+//! // The `signature` crate's traits work too.
+//! use gm_sm2::signature::{Signer, Verifier};
+//! let sig2: gm_sm2::Signature = signer.try_sign(b"hello")?;
+//! verifier.verify(b"hello", &sig2)?;
+//!
+//! // Encrypt with an explicitly chosen layout.
+//! let ct = key.public_key().encrypt(b"secret", CiphertextFormat::C1C3C2)?;
+//! assert_eq!(&key.decrypt(&ct, CiphertextFormat::C1C3C2)?[..], b"secret");
+//!
+//! // Key files: PEM or DER, plain or encrypted, detected automatically.
+//! let pem = key.to_pkcs8_pem();
+//! assert_eq!(PrivateKey::load(pem.as_bytes(), None)?, key);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod der;
+mod encrypt;
+mod error;
+mod formats;
+pub mod hazmat;
+mod kex;
+mod key;
+mod oid;
+mod pbes2;
+mod sign;
+
+pub use encrypt::{Ciphertext, CiphertextFormat};
+pub use error::{Error, Result};
+pub use kex::{KeyExchange, KeyExchangeOutput, Role};
+pub use key::{PrivateKey, PublicKey, POINT_LEN, SCALAR_LEN};
+pub use pbes2::{Pbes2Cipher, Pbes2Params, Pbkdf2Prf, MAX_ITERATIONS};
+pub use sign::{z_value, Signature, SigningKey, VerifyingKey, DEFAULT_ID, TLS13_ID};
+pub use signature;
+pub use zeroize::Zeroizing;

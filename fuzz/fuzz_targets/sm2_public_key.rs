@@ -1,0 +1,9 @@
+//! Fuzzes gm-sm2's public key parsing; the checks live in
+//! crates/gm-sm2/tests/fuzz_checks (replayed over fuzz/corpus/sm2_public_key by
+//! `cargo test -p gm-sm2 --test fuzz_corpus`).
+#![no_main]
+
+#[path = "../../crates/gm-sm2/tests/fuzz_checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::public_key(data));
