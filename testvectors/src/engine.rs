@@ -395,6 +395,27 @@ impl Engine {
         guarded(|| gm_sm3::hmac_sm3_verify(key, msg, tag).map_err(OpError::rejected))
     }
 
+    /// SM2-with-SM3 verification of a DER signature over `msg` with the
+    /// distinguishing identifier `id` and a SEC1-encoded public key.
+    pub(crate) fn sm2_verify(
+        &self,
+        public_key: &[u8],
+        id: &[u8],
+        msg: &[u8],
+        sig_der: &[u8],
+    ) -> OpResult<()> {
+        guarded(|| {
+            let pk = gm_sm2::PublicKey::from_sec1_bytes(public_key)
+                .map_err(|e| OpError::rejected(format!("public key: {e}")))?;
+            let vk = gm_sm2::VerifyingKey::new(&pk, id)
+                .map_err(|e| OpError::rejected(format!("identifier: {e}")))?;
+            let sig = gm_sm2::Signature::from_der(sig_der)
+                .map_err(|e| OpError::rejected(format!("signature encoding: {e}")))?;
+            vk.verify_message(msg, &sig)
+                .map_err(|e| OpError::rejected(format!("verification: {e}")))
+        })
+    }
+
     /// HKDF-SM3 producing `size` bytes.
     pub(crate) fn hkdf(
         &self,

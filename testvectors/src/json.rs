@@ -26,7 +26,15 @@ const SCHEMAS: &[(&str, &str, Format)] = &[
         "BlockCipherKatTest",
         Format::GmkitBlockKat,
     ),
+    (
+        "ecdsa_verify_schema",
+        "Sm2Verify",
+        Format::WycheproofSm2Verify,
+    ),
 ];
+
+/// `1234567812345678`, the default SM2 identifier (GB/T 32918.2, GM/T 0009).
+const DEFAULT_SM2_ID: &[u8] = b"1234567812345678";
 
 fn supported_schemas() -> String {
     SCHEMAS
@@ -92,6 +100,7 @@ enum Target {
     HkdfSm3,
     Sm3,
     Sm4Block,
+    Sm2Verify,
 }
 
 fn target(format: Format, algorithm: &str) -> Result<Target, String> {
@@ -105,6 +114,9 @@ fn target(format: Format, algorithm: &str) -> Result<Target, String> {
         Format::WycheproofHkdf => (upper == "HKDF-SM3").then_some(Target::HkdfSm3),
         Format::GmkitHash => (upper == "SM3").then_some(Target::Sm3),
         Format::GmkitBlockKat => (upper == "SM4").then_some(Target::Sm4Block),
+        Format::WycheproofSm2Verify => {
+            matches!(upper.as_str(), "SM2" | "SM2-SM3" | "SM2WITHSM3").then_some(Target::Sm2Verify)
+        }
         _ => None,
     };
     found.ok_or_else(|| {
@@ -117,6 +129,7 @@ fn target(format: Format, algorithm: &str) -> Result<Target, String> {
             Format::WycheproofHkdf => "HKDF-SM3",
             Format::GmkitHash => "SM3",
             Format::GmkitBlockKat => "SM4",
+            Format::WycheproofSm2Verify => "SM2",
             _ => "none",
         };
         format!("algorithm `{algorithm}` is not supported by gmkit for {format} (supported: {supported})")
@@ -280,6 +293,7 @@ fn run_test(engine: &Engine, target: &Target, group: &Value, t: &Value) -> Resul
         Target::HkdfSm3 => hkdf(engine, expect, t)?,
         Target::Sm3 => hash(engine, expect, t)?,
         Target::Sm4Block => block_kat(engine, expect, t)?,
+        Target::Sm2Verify => sm2_verify(engine, expect, group, t)?,
     })
 }
 
@@ -447,6 +461,42 @@ fn block_kat(engine: &Engine, expect: Expect, t: &Value) -> Result<Outcome, Stri
             ("encryption", matches("ciphertext", &enc, &ct)),
             ("decryption", matches("plaintext", &dec, &pt)),
         ],
+        &panics,
+    ))
+}
+
+/// SM2 signature verification: the group holds `publicKey.uncompressed` (hex
+/// SEC1 point) and an optional `sm2Id` (hex; default `1234567812345678`);
+/// each test a `msg` and a DER `sig`. A valid vector must verify, an invalid
+/// one must be rejected (bad encoding, out-of-range r or s, wrong key, ID or
+/// message all count as rejection).
+fn sm2_verify(
+    engine: &Engine,
+    expect: Expect,
+    group: &Value,
+    t: &Value,
+) -> Result<Outcome, String> {
+    let pk_hex = group
+        .get("publicKey")
+        .and_then(|k| k.get("uncompressed"))
+        .and_then(Value::as_str)
+        .ok_or("group field `publicKey.uncompressed` is missing or not a string")?;
+    let pk =
+        decode_hex(pk_hex).map_err(|e| format!("group field `publicKey.uncompressed`: {e}"))?;
+    let id = match group.get("sm2Id") {
+        None => DEFAULT_SM2_ID.to_vec(),
+        Some(v) => {
+            let h = v.as_str().ok_or("group field `sm2Id` is not a string")?;
+            decode_hex(h).map_err(|e| format!("group field `sm2Id`: {e}"))?
+        }
+    };
+    let msg = hex_field(t, "msg")?;
+    let sig = hex_field(t, "sig")?;
+    let verified = engine.sm2_verify(&pk, &id, &msg, &sig);
+    let panics = panics_of([("verification", &verified)]);
+    Ok(judge(
+        expect,
+        &[("verification", verified.map_err(|e| e.to_string()))],
         &panics,
     ))
 }

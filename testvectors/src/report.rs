@@ -22,6 +22,9 @@ pub enum Format {
     GmkitHash,
     /// gmkit `block_cipher_kat_test_schema` (iterated SM4 block KATs).
     GmkitBlockKat,
+    /// Wycheproof `ecdsa_verify_schema` shape with `Sm2Verify` groups
+    /// (SM2-with-SM3 signature verification), see testvectors/README.md.
+    WycheproofSm2Verify,
     /// OpenSSL `evp_test` data (`Cipher =`, `Digest =`, `MAC =` stanzas).
     OpensslEvp,
     /// The file could not be identified (or not read).
@@ -38,6 +41,7 @@ impl Format {
             Format::WycheproofHkdf => "wycheproof-hkdf",
             Format::GmkitHash => "gmkit-hash",
             Format::GmkitBlockKat => "gmkit-block-kat",
+            Format::WycheproofSm2Verify => "wycheproof-sm2-verify",
             Format::OpensslEvp => "openssl-evp",
             Format::Unknown => "unknown",
         }

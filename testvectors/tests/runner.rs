@@ -250,12 +250,12 @@ fn unknown_format_is_reported_clearly() {
 
     let e = run_text(
         "x.json",
-        r#"{"schema": "ecdsa_verify_schema.json", "testGroups": []}"#,
+        r#"{"schema": "rsassa_pss_verify_schema.json", "testGroups": []}"#,
     )
     .unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("ecdsa_verify_schema.json") && msg.contains("not supported"),
+        msg.contains("rsassa_pss_verify_schema.json") && msg.contains("not supported"),
         "{msg}"
     );
 
@@ -509,4 +509,30 @@ fn report_serialises_with_documented_keys() {
         assert!(f.get(k).is_some(), "{k}");
     }
     assert_eq!(f["format"], "openssl-evp");
+}
+
+#[test]
+fn corrupted_sm2_signature_fails_and_wrong_id_is_rejected() {
+    let v: serde_json::Value = serde_json::from_str(&read("sm2_verify_test.json")).expect("json");
+    // Flip the last byte of the valid GB/T 32918.5 Annex A signature.
+    let mut bad = v.clone();
+    let test = bad["testGroups"][0]["tests"]
+        .as_array_mut()
+        .expect("tests")
+        .iter_mut()
+        .find(|t| t["result"] == "valid")
+        .expect("a valid vector");
+    let tc_id = test["tcId"].as_u64().expect("tcId");
+    let sig = test["sig"].as_str().expect("sig").to_string();
+    let last = u8::from_str_radix(&sig[sig.len() - 2..], 16).expect("hex") ^ 1;
+    test["sig"] = format!("{}{last:02x}", &sig[..sig.len() - 2]).into();
+    let r = run_text("sm2_verify_test.json", &bad.to_string()).expect("parses");
+    assert_eq!(r.failed, 1, "{:?}", r.failures);
+    assert_eq!(r.failures[0].id, format!("tcId {tc_id}"));
+
+    // The same valid signature under another identifier must fail.
+    let mut wrong_id = v.clone();
+    wrong_id["testGroups"][0]["sm2Id"] = hex::encode("ALICE123@YAHOO.COM").into();
+    let r = run_text("sm2_verify_test.json", &wrong_id.to_string()).expect("parses");
+    assert!(r.failed >= 1, "a signature verified under the wrong ID");
 }

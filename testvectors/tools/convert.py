@@ -420,6 +420,44 @@ def build_hkdf(ref, out):
         "HKDF-SM3", "hkdf_test_schema.json", "hkdf_sm3.json", groups, notes=notes))
 
 
+# ---------------------------------------------------------------- SM2 verify
+
+def build_sm2_verify(ref, out):
+    """SM2-with-SM3 message-level verification vectors on the recommended
+    curve (sm2p256v1), in the Wycheproof ecdsa_verify_schema shape with
+    Sm2Verify groups. Example-curve entries (not sm2p256v1) and digest-only
+    entries (no message) are left out: the list is printed to stderr."""
+    d = load(ref, "sm2_sign.json")
+    tests, left_out = [], []
+    for v in d["vectors"]:
+        curve = v.get("curve", {})
+        name = curve.get("name", "") if isinstance(curve, dict) else str(curve)
+        if not name.startswith("sm2p256v1"):
+            left_out.append(f"{v['id']} (not the recommended curve)")
+            continue
+        if "message" not in v or "signature_der" not in v:
+            left_out.append(f"{v['id']} (digest-level only, no message)")
+            continue
+        comment = comment_of(v)
+        if v.get("reason"):
+            comment += f" [{v['reason']}]"
+        tests.append({"comment": comment, "flags": [], "msg": v["message"], "sig": v["signature_der"],
+                      "result": v["result"],
+                      "_key": ("04" + v["public_key_x"] + v["public_key_y"], v.get("uid_hex", ""))})
+    groups = grouped(tests, lambda t: t["_key"],
+                     lambda k: {"type": "Sm2Verify", "publicKey": {"uncompressed": k[0]},
+                                **({"sm2Id": k[1]} if k[1] else {})})
+    for g in groups:
+        for t in g["tests"]:
+            del t["_key"]
+    notes = {}
+    write_json(out, "sm2_verify_test.json", wycheproof_file(
+        "SM2", "ecdsa_verify_schema.json", "sm2_sign.json", groups, notes=notes,
+        extra_header=["Group fields: publicKey.uncompressed (SEC1 point), sm2Id (hex; default "
+                      "31323334353637383132333435363738 = \"1234567812345678\")."]))
+    return left_out
+
+
 # ---------------------------------------------------------------- evp SM4
 
 def evp_cipher(lines, source, cipher, key, iv, pt, ct, aad=None, tag=None, op=None, result=None, extra=()):
@@ -536,6 +574,7 @@ def main(argv):
     ccm = build_aead(ref, out, "sm4_ccm.json", "SM4-CCM", "nonce", False)
     build_hmac(ref, out)
     build_hkdf(ref, out)
+    sm2_left_out = build_sm2_verify(ref, out)
     build_evp_sm4(out, sm4_vs, gcm, ccm)
 
     wout = os.path.join(out, "wycheproof")
@@ -544,6 +583,8 @@ def main(argv):
         shutil.copyfile(os.path.join(wy, name), os.path.join(wout, name))
     if left_out:
         print("not bundled (GB/T 17964 XTS tweak update unsupported): " + ", ".join(left_out), file=sys.stderr)
+    if sm2_left_out:
+        print("sm2 verify entries not bundled: " + ", ".join(sm2_left_out), file=sys.stderr)
     print(f"wrote {out}", file=sys.stderr)
 
 
