@@ -1,10 +1,6 @@
 //! SM4-CCM (NIST SP 800-38C / RFC 3610 with SM4; RFC 8998 `AEAD_SM4_CCM`).
 
-use aead::array::Array;
-use aead::consts::{U12, U16};
-use aead::inout::InOutBuf;
-use aead::{AeadCore, AeadInOut, Nonce, Tag, TagPosition};
-use cipher::{Key, KeyInit, KeySizeUser};
+use cipher::KeyInit;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -209,69 +205,18 @@ fn check_lengths(nonce: &[u8], msg_len: usize, tag_len: usize) -> Result<usize, 
     Ok(q)
 }
 
-/// `AEAD_SM4_CCM` as used by TLS_SM4_CCM_SM3 (RFC 8998): 16-byte key,
-/// 12-byte nonce (so messages up to 2^24 - 1 bytes), 16-byte tag appended.
-///
-/// ```
-/// use gm_sm4::Sm4Ccm;
-/// use gm_sm4::aead::{Aead, KeyInit, Nonce};
-///
-/// let ccm = Sm4Ccm::new(&[0x42; 16].into());
-/// let nonce = Nonce::<Sm4Ccm>::from([0u8; 12]);
-/// let sealed = ccm.encrypt(&nonce, &b"payload"[..]).unwrap();
-/// assert_eq!(ccm.decrypt(&nonce, &sealed[..]).unwrap(), b"payload");
-/// ```
-#[derive(Clone, Debug)]
-pub struct Sm4Ccm(Sm4CcmGeneric);
-
-impl Sm4Ccm {
-    /// Builds SM4-CCM over an already keyed SM4 (keeping its backend).
-    pub fn with_cipher(cipher: Sm4) -> Self {
-        Self(Sm4CcmGeneric::with_cipher(cipher))
-    }
-}
-
-impl KeySizeUser for Sm4Ccm {
-    type KeySize = U16;
-}
-
-impl KeyInit for Sm4Ccm {
-    fn new(key: &Key<Self>) -> Self {
-        Self(Sm4CcmGeneric::new(&key.0))
-    }
-}
-
-impl AeadCore for Sm4Ccm {
-    type NonceSize = U12;
-    type TagSize = U16;
-    const TAG_POSITION: TagPosition = TagPosition::Postfix;
-}
-
-impl AeadInOut for Sm4Ccm {
-    fn encrypt_inout_detached(
-        &self,
-        nonce: &Nonce<Self>,
-        associated_data: &[u8],
-        buffer: InOutBuf<'_, '_, u8>,
-    ) -> aead::Result<Tag<Self>> {
-        let buf = buffer.into_out_with_copied_in();
-        let mut tag = Array::<u8, U16>::default();
-        self.0
-            .seal_in_place_detached(nonce, associated_data, buf, &mut tag)
-            .map_err(|_| aead::Error)?;
-        Ok(tag)
-    }
-
-    fn decrypt_inout_detached(
-        &self,
-        nonce: &Nonce<Self>,
-        associated_data: &[u8],
-        buffer: InOutBuf<'_, '_, u8>,
-        tag: &Tag<Self>,
-    ) -> aead::Result<()> {
-        let buf = buffer.into_out_with_copied_in();
-        self.0
-            .open_in_place_detached(nonce, associated_data, buf, tag)
-            .map_err(|_| aead::Error)
-    }
+crate::tls_profile::tls_profile! {
+    /// `AEAD_SM4_CCM` as used by TLS_SM4_CCM_SM3 (RFC 8998): 16-byte key,
+    /// 12-byte nonce (so messages up to 2^24 - 1 bytes), 16-byte tag appended.
+    ///
+    /// ```
+    /// use gm_sm4::Sm4Ccm;
+    /// use gm_sm4::aead::{Aead, KeyInit, Nonce};
+    ///
+    /// let ccm = Sm4Ccm::new(&[0x42; 16].into());
+    /// let nonce = Nonce::<Sm4Ccm>::from([0u8; 12]);
+    /// let sealed = ccm.encrypt(&nonce, &b"payload"[..]).unwrap();
+    /// assert_eq!(ccm.decrypt(&nonce, &sealed[..]).unwrap(), b"payload");
+    /// ```
+    Sm4Ccm over Sm4CcmGeneric, "SM4-CCM"
 }

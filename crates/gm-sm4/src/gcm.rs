@@ -1,11 +1,7 @@
 //! SM4-GCM (NIST SP 800-38D with SM4 as the block cipher; GB/T 36624-2018;
 //! RFC 8998 `AEAD_SM4_GCM`).
 
-use aead::array::Array;
-use aead::consts::{U12, U16};
-use aead::inout::InOutBuf;
-use aead::{AeadCore, AeadInOut, Nonce, Tag, TagPosition};
-use cipher::{Key, KeyInit, KeySizeUser};
+use cipher::KeyInit;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -179,72 +175,21 @@ impl core::fmt::Debug for Sm4GcmGeneric {
     }
 }
 
-/// `AEAD_SM4_GCM` as used by TLS_SM4_GCM_SM3 (RFC 8998): 16-byte key,
-/// 12-byte nonce, 16-byte tag appended to the ciphertext.
-///
-/// ```
-/// use gm_sm4::Sm4Gcm;
-/// use gm_sm4::aead::{AeadInOut, KeyInit, Nonce};
-///
-/// let gcm = Sm4Gcm::new(&[0x42; 16].into());
-/// let nonce = Nonce::<Sm4Gcm>::from([0u8; 12]);
-/// let mut record = b"GET / HTTP/1.1\r\n".to_vec();
-/// gcm.encrypt_in_place(&nonce, b"hdr", &mut record).unwrap();
-/// assert_eq!(record.len(), 16 + 16);
-/// gcm.decrypt_in_place(&nonce, b"hdr", &mut record).unwrap();
-/// assert_eq!(record, b"GET / HTTP/1.1\r\n");
-/// ```
-#[derive(Clone, Debug)]
-pub struct Sm4Gcm(Sm4GcmGeneric);
-
-impl Sm4Gcm {
-    /// Builds SM4-GCM over an already keyed SM4 (keeping its backend).
-    pub fn with_cipher(cipher: Sm4) -> Self {
-        Self(Sm4GcmGeneric::with_cipher(cipher))
-    }
-}
-
-impl KeySizeUser for Sm4Gcm {
-    type KeySize = U16;
-}
-
-impl KeyInit for Sm4Gcm {
-    fn new(key: &Key<Self>) -> Self {
-        Self(Sm4GcmGeneric::new(&key.0))
-    }
-}
-
-impl AeadCore for Sm4Gcm {
-    type NonceSize = U12;
-    type TagSize = U16;
-    const TAG_POSITION: TagPosition = TagPosition::Postfix;
-}
-
-impl AeadInOut for Sm4Gcm {
-    fn encrypt_inout_detached(
-        &self,
-        nonce: &Nonce<Self>,
-        associated_data: &[u8],
-        buffer: InOutBuf<'_, '_, u8>,
-    ) -> aead::Result<Tag<Self>> {
-        let buf = buffer.into_out_with_copied_in();
-        let mut tag = Array::<u8, U16>::default();
-        self.0
-            .seal_in_place_detached(nonce, associated_data, buf, &mut tag)
-            .map_err(|_| aead::Error)?;
-        Ok(tag)
-    }
-
-    fn decrypt_inout_detached(
-        &self,
-        nonce: &Nonce<Self>,
-        associated_data: &[u8],
-        buffer: InOutBuf<'_, '_, u8>,
-        tag: &Tag<Self>,
-    ) -> aead::Result<()> {
-        let buf = buffer.into_out_with_copied_in();
-        self.0
-            .open_in_place_detached(nonce, associated_data, buf, tag)
-            .map_err(|_| aead::Error)
-    }
+crate::tls_profile::tls_profile! {
+    /// `AEAD_SM4_GCM` as used by TLS_SM4_GCM_SM3 (RFC 8998): 16-byte key,
+    /// 12-byte nonce, 16-byte tag appended to the ciphertext.
+    ///
+    /// ```
+    /// use gm_sm4::Sm4Gcm;
+    /// use gm_sm4::aead::{AeadInOut, KeyInit, Nonce};
+    ///
+    /// let gcm = Sm4Gcm::new(&[0x42; 16].into());
+    /// let nonce = Nonce::<Sm4Gcm>::from([0u8; 12]);
+    /// let mut record = b"GET / HTTP/1.1\r\n".to_vec();
+    /// gcm.encrypt_in_place(&nonce, b"hdr", &mut record).unwrap();
+    /// assert_eq!(record.len(), 16 + 16);
+    /// gcm.decrypt_in_place(&nonce, b"hdr", &mut record).unwrap();
+    /// assert_eq!(record, b"GET / HTTP/1.1\r\n");
+    /// ```
+    Sm4Gcm over Sm4GcmGeneric, "SM4-GCM"
 }

@@ -63,6 +63,7 @@ mod ghash;
 mod keystream;
 pub mod modes;
 mod sm4;
+mod tls_profile;
 
 pub use backend::Backend;
 
