@@ -9,8 +9,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cfca;
+mod pki;
+mod rotate;
 mod speed;
 mod vectors;
+
+mod connect;
+mod demo;
+mod serve;
+mod tls_common;
 
 /// Chinese national cryptography (SM2/SM3/SM4) toolkit.
 #[derive(Debug, Parser)]
@@ -26,6 +34,24 @@ enum Command {
     Vectors(vectors::VectorsArgs),
     /// Single-thread throughput of SM4 modes, SM3 and HMAC-SM3.
     Speed(speed::SpeedArgs),
+    /// Private keys: SM2, RSA and ECDSA P-256.
+    Key(pki::KeyArgs),
+    /// PKCS#10 certificate signing requests.
+    Csr(pki::CsrArgs),
+    /// A local certificate authority (SM2, RSA or P-256).
+    Ca(pki::CaArgs),
+    /// Show and verify X.509 certificates.
+    Cert(pki::CertArgs),
+    /// CFCA formats: .sm2 key files, dual-key CSRs, escrowed encryption keys.
+    Cfca(cfca::CfcaArgs),
+    /// Certificate rotation: plan, apply, install, rollback (exit 3 = renewal needed).
+    Rotate(rotate::RotateArgs),
+    /// Dual-stack TLS echo server (RFC 8998 for GM clients, RSA/ECDSA for the rest), with certificate hot reload.
+    Serve(serve::ServeArgs),
+    /// TLS client preferring RFC 8998; prints what was negotiated.
+    Connect(connect::ConnectArgs),
+    /// Self-contained dual-stack demo: GM and standard client against one server.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +59,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Vectors(args) => vectors::main(args),
         Command::Speed(args) => speed::main(args),
+        Command::Key(args) => pki::key_main(args),
+        Command::Csr(args) => pki::csr_main(args),
+        Command::Ca(args) => pki::ca_main(args),
+        Command::Cert(args) => pki::cert_main(args),
+        Command::Cfca(args) => cfca::main(args),
+        Command::Rotate(args) => rotate::main(args),
+        Command::Serve(args) => serve::main(args),
+        Command::Connect(args) => connect::main(args),
+        Command::Demo(args) => demo::main(args),
     }
 }

@@ -229,8 +229,7 @@ fn measure_sm2(algorithm: &str, size: usize, secs: f64) -> Result<Measurement, S
     let fail = |e: gm_sm2::Error| SpeedError::Backend(format!("SM2 set-up failed: {e}"));
     let key = gm_sm2::PrivateKey::generate().map_err(fail)?;
     let signer = gm_sm2::SigningKey::new(&key, gm_sm2::DEFAULT_ID).map_err(fail)?;
-    let verifier =
-        gm_sm2::VerifyingKey::new(key.public_key(), gm_sm2::DEFAULT_ID).map_err(fail)?;
+    let verifier = gm_sm2::VerifyingKey::new(key.public_key(), gm_sm2::DEFAULT_ID).map_err(fail)?;
     let msg = vec![0x42u8; size];
     let sig = signer.sign_message(&msg).map_err(fail)?;
     let ops = match algorithm {

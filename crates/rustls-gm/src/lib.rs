@@ -22,6 +22,9 @@
 //!   writes SEC1 SM2 keys as `SM2 PRIVATE KEY`), [`decrypt_sm2_private_key`]
 //!   opens encrypted PKCS#8, and [`load_sm2_key`] gives a rustls
 //!   `SigningKey` for hand-built `CertifiedKey`s.
+//! * [`reload`]: hot reloading of certificate and key files (a
+//!   `ResolvesServerCert` and a dual stack over it) for certificate rotation
+//!   without restarts.
 //! * Resumption works on the SM suites with tickets ([`server::sm4_ticketer`],
 //!   SM4-GCM sealed) or rustls' session cache.
 //!
@@ -75,6 +78,7 @@ mod hash;
 mod hmac;
 mod kx;
 mod rand;
+pub mod reload;
 pub mod server;
 mod sign;
 mod sm2;

@@ -1,0 +1,299 @@
+//! A small strict DER reader and writer for the fixed CFCA structures.
+//!
+//! Strict means X.690 DER: definite lengths in minimal form, low tag numbers
+//! only, no trailing bytes where a structure must end. Every error names the
+//! field being read, so an operator learns *which* part of a file is bad.
+
+use super::Error;
+
+pub(crate) const INTEGER: u8 = 0x02;
+pub(crate) const BIT_STRING: u8 = 0x03;
+pub(crate) const OCTET_STRING: u8 = 0x04;
+pub(crate) const NULL: u8 = 0x05;
+pub(crate) const OID: u8 = 0x06;
+pub(crate) const UTF8_STRING: u8 = 0x0c;
+pub(crate) const PRINTABLE_STRING: u8 = 0x13;
+pub(crate) const IA5_STRING: u8 = 0x16;
+pub(crate) const SEQUENCE: u8 = 0x30;
+pub(crate) const SET: u8 = 0x31;
+/// `[0]` constructed: the version of a TBSCertificate, the attributes of a
+/// CertificationRequestInfo (IMPLICIT SET OF).
+pub(crate) const CTX0: u8 = 0xa0;
+
+/// Reads TLVs from a byte slice.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Reader { data }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
+        self.data.first().copied()
+    }
+
+    /// Reads one TLV of any tag: `(tag, content, whole encoding)`.
+    pub(crate) fn read_tlv(
+        &mut self,
+        field: &'static str,
+    ) -> Result<(u8, &'a [u8], &'a [u8]), Error> {
+        let start = self.data;
+        let (&tag, rest) = self
+            .data
+            .split_first()
+            .ok_or(Error::der(field, "missing (input ends)"))?;
+        if tag & 0x1f == 0x1f {
+            return Err(Error::der(field, "high tag number form not supported"));
+        }
+        let (&first, mut rest) = rest
+            .split_first()
+            .ok_or(Error::der(field, "truncated length"))?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else if first == 0x80 {
+            return Err(Error::der(field, "indefinite length (BER, not DER)"));
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n > 4 {
+                return Err(Error::der(field, "length too large"));
+            }
+            if rest.len() < n {
+                return Err(Error::der(field, "truncated length"));
+            }
+            let (len_bytes, after) = rest.split_at(n);
+            rest = after;
+            if len_bytes.first() == Some(&0) {
+                return Err(Error::der(field, "non-minimal length encoding"));
+            }
+            let len = len_bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            if len < 0x80 {
+                return Err(Error::der(field, "non-minimal length encoding"));
+            }
+            len
+        };
+        if rest.len() < len {
+            return Err(Error::der(field, "truncated value"));
+        }
+        let (content, after) = rest.split_at(len);
+        let whole_len = start.len() - after.len();
+        self.data = after;
+        Ok((tag, content, &start[..whole_len]))
+    }
+
+    /// Reads one TLV of any tag: `(tag, content)`.
+    pub(crate) fn read_any(&mut self, field: &'static str) -> Result<(u8, &'a [u8]), Error> {
+        self.read_tlv(field).map(|(t, c, _)| (t, c))
+    }
+
+    /// Reads one TLV that must have tag `tag`; returns its content.
+    pub(crate) fn read(&mut self, tag: u8, field: &'static str) -> Result<&'a [u8], Error> {
+        match self.peek_tag() {
+            None => Err(Error::der(field, "missing (input ends)")),
+            Some(t) if t != tag => Err(Error::der(field, unexpected_tag_reason(tag))),
+            Some(_) => self.read_any(field).map(|(_, content)| content),
+        }
+    }
+
+    /// Reads one TLV that must have tag `tag`; returns its whole encoding
+    /// (tag, length and content).
+    pub(crate) fn read_raw(&mut self, tag: u8, field: &'static str) -> Result<&'a [u8], Error> {
+        match self.peek_tag() {
+            None => Err(Error::der(field, "missing (input ends)")),
+            Some(t) if t != tag => Err(Error::der(field, unexpected_tag_reason(tag))),
+            Some(_) => self.read_tlv(field).map(|(_, _, whole)| whole),
+        }
+    }
+
+    /// Reads a TLV with tag `tag` if the next tag is `tag`.
+    pub(crate) fn read_optional(
+        &mut self,
+        tag: u8,
+        field: &'static str,
+    ) -> Result<Option<&'a [u8]>, Error> {
+        if self.peek_tag() == Some(tag) {
+            self.read(tag, field).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads a SEQUENCE and returns a reader over its contents.
+    pub(crate) fn sequence(&mut self, field: &'static str) -> Result<Reader<'a>, Error> {
+        self.read(SEQUENCE, field).map(Reader::new)
+    }
+
+    /// Reads a small non-negative INTEGER (at most 4 content bytes).
+    pub(crate) fn small_uint(&mut self, field: &'static str) -> Result<u32, Error> {
+        let content = self.read(INTEGER, field)?;
+        match content {
+            [] => Err(Error::der(field, "empty INTEGER")),
+            [b, ..] if b & 0x80 != 0 => Err(Error::der(field, "negative INTEGER")),
+            [0, b, ..] if b & 0x80 == 0 => Err(Error::der(field, "non-minimal INTEGER")),
+            c if c.len() > 5 || (c.len() == 5 && c[0] != 0) => {
+                Err(Error::der(field, "INTEGER too large"))
+            }
+            c => Ok(c.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))),
+        }
+    }
+
+    /// Requires that nothing is left.
+    pub(crate) fn finish(&self, field: &'static str) -> Result<(), Error> {
+        if self.data.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::der(field, "unexpected trailing data"))
+        }
+    }
+}
+
+fn unexpected_tag_reason(tag: u8) -> &'static str {
+    match tag {
+        INTEGER => "expected an INTEGER",
+        BIT_STRING => "expected a BIT STRING",
+        OCTET_STRING => "expected an OCTET STRING",
+        NULL => "expected NULL",
+        OID => "expected an OBJECT IDENTIFIER",
+        SEQUENCE => "expected a SEQUENCE",
+        SET => "expected a SET",
+        CTX0 => "expected [0]",
+        _ => "unexpected tag",
+    }
+}
+
+/// Encodes a DER length.
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// Encodes a TLV from the concatenation of `parts`.
+pub(crate) fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 6);
+    out.push(tag);
+    push_len(&mut out, len);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// Encodes a small non-negative INTEGER.
+pub(crate) fn small_uint(v: u32) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count().min(3);
+    let mut content = Vec::with_capacity(5);
+    if bytes[skip] & 0x80 != 0 {
+        content.push(0);
+    }
+    content.extend_from_slice(&bytes[skip..]);
+    tlv(INTEGER, &[&content])
+}
+
+/// Encodes a BIT STRING with no unused bits.
+pub(crate) fn bit_string(bytes: &[u8]) -> Vec<u8> {
+    tlv(BIT_STRING, &[&[0], bytes])
+}
+
+/// The dotted form of an OBJECT IDENTIFIER's content bytes (or a hex dump
+/// when they are not a valid OID encoding).
+pub(crate) fn oid_to_string(content: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut acc: u64 = 0;
+    let mut valid = !content.is_empty();
+    for (i, &b) in content.iter().enumerate() {
+        if acc == 0 && b == 0x80 {
+            valid = false; // non-minimal arc
+        }
+        if acc > (u64::MAX >> 7) {
+            valid = false;
+            break;
+        }
+        acc = (acc << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            arcs.push(acc);
+            acc = 0;
+        } else if i + 1 == content.len() {
+            valid = false; // ends inside an arc
+        }
+    }
+    if !valid || arcs.is_empty() {
+        return format!("(invalid OID {})", hex_lower(content));
+    }
+    let first = arcs[0];
+    let (a, b) = match first {
+        0..=39 => (0, first),
+        40..=79 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut s = format!("{a}.{b}");
+    for arc in &arcs[1..] {
+        s.push('.');
+        s.push_str(&arc.to_string());
+    }
+    s
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oid_strings() {
+        assert_eq!(
+            oid_to_string(&[0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x68]),
+            "1.2.156.10197.1.104"
+        );
+        assert_eq!(
+            oid_to_string(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x3f]),
+            "1.2.840.113549.1.9.63"
+        );
+        assert!(oid_to_string(&[0x2a, 0x81]).starts_with("(invalid"));
+        assert!(oid_to_string(&[]).starts_with("(invalid"));
+    }
+
+    #[test]
+    fn lengths_round_trip() {
+        for len in [0usize, 1, 127, 128, 255, 256, 70000] {
+            let body = vec![7u8; len];
+            let enc = tlv(OCTET_STRING, &[&body]);
+            let mut r = Reader::new(&enc);
+            assert_eq!(r.read(OCTET_STRING, "x").unwrap().len(), len);
+            r.finish("x").unwrap();
+        }
+    }
+
+    #[test]
+    fn small_uints() {
+        for v in [0u32, 1, 127, 128, 255, 256, 0x7fff_ffff, u32::MAX] {
+            let enc = small_uint(v);
+            assert_eq!(Reader::new(&enc).small_uint("v").unwrap(), v);
+        }
+    }
+}
