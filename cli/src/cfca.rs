@@ -11,16 +11,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use gm_pki::atomic::{self, Access};
+use gm_pki::atomic::Access;
 use gm_pki::cfca::sm2file::{RawSm2File, Sm2File};
 use gm_pki::cfca::{self, DualCsr, EscrowedKey};
 use gm_pki::{Certificate, DistinguishedName, KeyPair};
-use serde_json::{json, Value};
+use serde_json::json;
 use zeroize::Zeroizing;
 
-const EXIT_OK: u8 = 0;
-const EXIT_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use crate::outcome::{
+    check_overwrite, finish, read_input, read_password, write_output, Failure, Outcome,
+    EXIT_FAILED, EXIT_USAGE,
+};
 
 const EXIT_HELP: &str = "\
 Exit status: 0 success; 1 the operation failed (e.g. writing an output); 2 usage error or bad \
@@ -175,26 +176,6 @@ struct EscrowArgs {
     force: bool,
 }
 
-struct Failure {
-    message: String,
-    code: u8,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: EXIT_USAGE,
-        }
-    }
-    fn failed(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: EXIT_FAILED,
-        }
-    }
-}
-
 impl From<cfca::Error> for Failure {
     fn from(e: cfca::Error) -> Self {
         let code = match e {
@@ -204,26 +185,10 @@ impl From<cfca::Error> for Failure {
         Failure {
             message: e.to_string(),
             code,
+            reason: None,
         }
     }
 }
-
-impl From<gm_pki::Error> for Failure {
-    fn from(e: gm_pki::Error) -> Self {
-        let code = match e {
-            gm_pki::Error::Io { .. } | gm_pki::Error::Rng | gm_pki::Error::Signing(_) => {
-                EXIT_FAILED
-            }
-            _ => EXIT_USAGE,
-        };
-        Failure {
-            message: e.to_string(),
-            code,
-        }
-    }
-}
-
-type Outcome = Result<Value, Failure>;
 
 /// Runs `gmkit cfca ...`.
 pub fn main(args: CfcaArgs) -> ExitCode {
@@ -237,63 +202,6 @@ pub fn main(args: CfcaArgs) -> ExitCode {
     finish(name, args.json, outcome)
 }
 
-fn finish(command: &str, json_out: bool, outcome: Outcome) -> ExitCode {
-    match outcome {
-        Ok(mut v) => {
-            if json_out {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("text");
-                    o.insert("ok".into(), Value::Bool(true));
-                }
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else if let Some(t) = v.get("text").and_then(Value::as_str) {
-                println!("{}", t.trim_end());
-            }
-            ExitCode::from(EXIT_OK)
-        }
-        Err(f) => {
-            if json_out {
-                let v = json!({ "ok": false, "error": f.message, "exit_code": f.code });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else {
-                eprintln!("gmkit {command}: {}", f.message);
-            }
-            ExitCode::from(f.code)
-        }
-    }
-}
-
-/// The first line of a password file, or GMKIT_PASSWORD.
-fn read_password(
-    file: Option<&Path>,
-    required: bool,
-) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
-    if let Some(p) = file {
-        let mut data = Zeroizing::new(
-            std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?,
-        );
-        if let Some(end) = data.iter().position(|b| *b == b'\n') {
-            data.truncate(end);
-        }
-        if data.last() == Some(&b'\r') {
-            data.pop();
-        }
-        if data.is_empty() {
-            return Err(Failure::usage(format!("{}: empty password", p.display())));
-        }
-        return Ok(Some(data));
-    }
-    match std::env::var_os("GMKIT_PASSWORD") {
-        Some(v) if !v.is_empty() => Ok(Some(Zeroizing::new(
-            v.to_string_lossy().into_owned().into_bytes(),
-        ))),
-        _ if required => Err(Failure::usage(
-            "a password is required: --password-file FILE or GMKIT_PASSWORD",
-        )),
-        _ => Ok(None),
-    }
-}
-
 /// A password from a dedicated file option only (never GMKIT_PASSWORD,
 /// which belongs to the command's main password).
 fn read_password_file(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
@@ -301,27 +209,6 @@ fn read_password_file(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>,
         Some(_) => read_password(file, true),
         None => Ok(None),
     }
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
-}
-
-fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failure> {
-    for p in paths {
-        if !force && p.exists() {
-            return Err(Failure::usage(format!(
-                "{} already exists (use --force to overwrite)",
-                p.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn write_output(path: &Path, data: &[u8], access: Access) -> Result<(), Failure> {
-    atomic::write_file(path, data, access)
-        .map_err(|e| Failure::failed(format!("writing {}: {e}", path.display())))
 }
 
 fn load_key(path: &Path, password_file: Option<&Path>) -> Result<KeyPair, Failure> {

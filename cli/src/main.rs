@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cfca;
+mod outcome;
 mod pki;
 mod rotate;
 mod speed;

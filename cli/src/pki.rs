@@ -11,19 +11,17 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
-use gm_pki::atomic::{self, Access};
+use gm_pki::atomic::Access;
 use gm_pki::{
     verify_chain, Certificate, CertificateAuthority, Csr, DistinguishedName, IssueRequest,
     KeyAlgorithm, KeyPair, Profile, Purpose, SubjectAltName, VerifyOptions,
 };
 use serde_json::{json, Value};
 
-/// Success.
-const EXIT_OK: u8 = 0;
-/// The operation or the verification failed.
-const EXIT_FAILED: u8 = 1;
-/// Usage error or bad input.
-const EXIT_USAGE: u8 = 2;
+use crate::outcome::{
+    check_overwrite, finish, read_input, read_password, write_output, Failure, Outcome,
+    EXIT_FAILED, EXIT_OK,
+};
 
 /// Shown under every command's help.
 const EXIT_HELP: &str = "\
@@ -31,84 +29,6 @@ Exit status: 0 success; 1 operation or verification failed; 2 usage error or bad
 (unreadable/malformed file, bad name, wrong or missing password, existing output without --force).
 Passwords are never taken on the command line: use --password-file FILE or the GMKIT_PASSWORD \
 environment variable.";
-
-/// A failure: message, exit status, and for verification a reason code.
-struct Failure {
-    message: String,
-    code: u8,
-    reason: Option<&'static str>,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: EXIT_USAGE,
-            reason: None,
-        }
-    }
-
-    fn failed(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: EXIT_FAILED,
-            reason: None,
-        }
-    }
-}
-
-impl From<gm_pki::Error> for Failure {
-    fn from(e: gm_pki::Error) -> Self {
-        use gm_pki::Error as E;
-        let code = match &e {
-            E::CsrSignatureInvalid(_) | E::KeyMismatch | E::Signing(_) | E::Rng | E::Io { .. } => {
-                EXIT_FAILED
-            }
-            _ => EXIT_USAGE,
-        };
-        Failure {
-            message: e.to_string(),
-            code,
-            reason: None,
-        }
-    }
-}
-
-type Outcome = Result<Value, Failure>;
-
-/// Prints the outcome (JSON on stdout, or text: the `text` field's lines on
-/// stdout, errors on stderr) and returns the exit status.
-fn finish(command: &str, json_out: bool, outcome: Outcome) -> ExitCode {
-    match outcome {
-        Ok(mut v) => {
-            if json_out {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("text");
-                    o.insert("ok".into(), Value::Bool(true));
-                }
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else if let Some(t) = v.get("text").and_then(Value::as_str) {
-                print!("{t}");
-                if !t.ends_with('\n') {
-                    println!();
-                }
-            }
-            ExitCode::from(EXIT_OK)
-        }
-        Err(f) => {
-            if json_out {
-                let mut v = json!({ "ok": false, "error": f.message, "exit_code": f.code });
-                if let Some(r) = f.reason {
-                    v["reason"] = Value::from(r);
-                }
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else {
-                eprintln!("gmkit {command}: {}", f.message);
-            }
-            ExitCode::from(f.code)
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Shared helpers
@@ -123,26 +43,7 @@ struct PasswordArgs {
 
 impl PasswordArgs {
     fn password(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Failure> {
-        if let Some(p) = &self.password_file {
-            let mut data =
-                std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?;
-            if let Some(end) = data.iter().position(|b| *b == b'\n') {
-                data.truncate(end);
-            }
-            if data.last() == Some(&b'\r') {
-                data.pop();
-            }
-            if data.is_empty() {
-                return Err(Failure::usage(format!("{}: empty password", p.display())));
-            }
-            return Ok(Some(zeroize::Zeroizing::new(data)));
-        }
-        match std::env::var_os("GMKIT_PASSWORD") {
-            Some(v) if !v.is_empty() => Ok(Some(zeroize::Zeroizing::new(
-                v.to_string_lossy().into_owned().into_bytes(),
-            ))),
-            _ => Ok(None),
-        }
+        read_password(self.password_file.as_deref(), false)
     }
 }
 
@@ -152,25 +53,6 @@ fn load_ca(dir: &Path, password: Option<&[u8]>) -> Result<CertificateAuthority, 
         gm_pki::Error::Io { .. } => Failure::usage(e.to_string()),
         other => other.into(),
     })
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
-}
-
-fn check_overwrite(path: &Path, force: bool) -> Result<(), Failure> {
-    if !force && path.exists() {
-        return Err(Failure::usage(format!(
-            "{} already exists (use --force to overwrite)",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-fn write_output(path: &Path, data: &[u8], access: Access) -> Result<(), Failure> {
-    atomic::write_file(path, data, access)
-        .map_err(|e| Failure::failed(format!("writing {}: {e}", path.display())))
 }
 
 fn load_key(path: &Path, pw: &PasswordArgs) -> Result<KeyPair, Failure> {
@@ -278,9 +160,9 @@ pub fn key_main(args: KeyArgs) -> ExitCode {
 }
 
 fn key_gen(a: KeyGenArgs) -> Outcome {
-    check_overwrite(&a.out, a.force)?;
+    check_overwrite(&[&a.out], a.force)?;
     if let Some(p) = &a.pubout {
-        check_overwrite(p, a.force)?;
+        check_overwrite(&[p], a.force)?;
     }
     let password = a.password.password()?;
     let alg = KeyAlgorithm::from(a.alg);
@@ -382,7 +264,7 @@ pub fn csr_main(args: CsrArgs) -> ExitCode {
 }
 
 fn csr_new(a: CsrNewArgs) -> Outcome {
-    check_overwrite(&a.out, a.force)?;
+    check_overwrite(&[&a.out], a.force)?;
     let subject = parse_subject(&a.subject)?;
     let sans = parse_sans(&a.sans)?;
     let key = load_key(&a.key, &a.password)?;
@@ -588,7 +470,7 @@ fn ca_init(a: CaInitArgs) -> Outcome {
     let pw = password.as_ref().map(|p| p.as_slice());
     if !a.force {
         for name in [gm_pki::ca_files::CERT, gm_pki::ca_files::KEY] {
-            check_overwrite(&a.dir.join(name), false)?;
+            check_overwrite(&[&a.dir.join(name)], false)?;
         }
     }
     let key = KeyPair::generate(a.alg.into())?;
@@ -630,9 +512,9 @@ fn ca_init(a: CaInitArgs) -> Outcome {
 }
 
 fn ca_issue(a: CaIssueArgs) -> Outcome {
-    check_overwrite(&a.out, a.force)?;
+    check_overwrite(&[&a.out], a.force)?;
     if let Some(p) = &a.fullchain_out {
-        check_overwrite(p, a.force)?;
+        check_overwrite(&[p], a.force)?;
     }
     let extra = parse_sans(&a.sans)?;
     let password = a.password.password()?;

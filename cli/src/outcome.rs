@@ -1,0 +1,156 @@
+//! What the file-producing subcommands (`key`, `csr`, `ca`, `cert`, `cfca`)
+//! share: the failure type and exit codes, printing an outcome as text or
+//! JSON, passwords, and atomic, no-clobber output files.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use gm_pki::atomic::{self, Access};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+/// Exit status: success.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit status: the operation or verification failed.
+pub(crate) const EXIT_FAILED: u8 = 1;
+/// Exit status: usage error or bad input.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// A failure: message, exit status, and for verification a reason code.
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) code: u8,
+    pub(crate) reason: Option<&'static str>,
+}
+
+impl Failure {
+    /// Bad input or usage (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: EXIT_USAGE,
+            reason: None,
+        }
+    }
+
+    /// The operation failed (exit 1).
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: EXIT_FAILED,
+            reason: None,
+        }
+    }
+}
+
+impl From<gm_pki::Error> for Failure {
+    fn from(e: gm_pki::Error) -> Self {
+        use gm_pki::Error as E;
+        let code = match &e {
+            E::CsrSignatureInvalid(_) | E::KeyMismatch | E::Signing(_) | E::Rng | E::Io { .. } => {
+                EXIT_FAILED
+            }
+            _ => EXIT_USAGE,
+        };
+        Failure {
+            message: e.to_string(),
+            code,
+            reason: None,
+        }
+    }
+}
+
+/// A command's result: a JSON object (with an optional `text` field for the
+/// human-readable output) or a failure.
+pub(crate) type Outcome = Result<Value, Failure>;
+
+/// Prints the outcome (JSON on stdout, or text: the `text` field's lines on
+/// stdout, errors on stderr) and returns the exit status.
+pub(crate) fn finish(command: &str, json_out: bool, outcome: Outcome) -> ExitCode {
+    match outcome {
+        Ok(mut v) => {
+            if json_out {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("text");
+                    o.insert("ok".into(), Value::Bool(true));
+                }
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else if let Some(t) = v.get("text").and_then(Value::as_str) {
+                print!("{t}");
+                if !t.ends_with('\n') {
+                    println!();
+                }
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Err(f) => {
+            if json_out {
+                let mut v = json!({ "ok": false, "error": f.message, "exit_code": f.code });
+                if let Some(r) = f.reason {
+                    v["reason"] = Value::from(r);
+                }
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                eprintln!("gmkit {command}: {}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// The first line of a password file (a trailing CR removed), else the
+/// GMKIT_PASSWORD environment variable; `required` makes a missing password
+/// a usage error. Passwords are never taken on the command line.
+pub(crate) fn read_password(
+    file: Option<&Path>,
+    required: bool,
+) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    if let Some(p) = file {
+        let mut data = Zeroizing::new(
+            std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?,
+        );
+        if let Some(end) = data.iter().position(|b| *b == b'\n') {
+            data.truncate(end);
+        }
+        if data.last() == Some(&b'\r') {
+            data.pop();
+        }
+        if data.is_empty() {
+            return Err(Failure::usage(format!("{}: empty password", p.display())));
+        }
+        return Ok(Some(data));
+    }
+    match std::env::var_os("GMKIT_PASSWORD") {
+        Some(v) if !v.is_empty() => Ok(Some(Zeroizing::new(
+            v.to_string_lossy().into_owned().into_bytes(),
+        ))),
+        _ if required => Err(Failure::usage(
+            "a password is required: --password-file FILE or GMKIT_PASSWORD",
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Reads an input file; an unreadable file is bad input.
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+}
+
+/// Refuses to overwrite existing outputs unless `force`.
+pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failure> {
+    for p in paths {
+        if !force && p.exists() {
+            return Err(Failure::usage(format!(
+                "{} already exists (use --force to overwrite)",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes an output file atomically (temp file, fsync, rename, dir fsync).
+pub(crate) fn write_output(path: &Path, data: &[u8], access: Access) -> Result<(), Failure> {
+    atomic::write_file(path, data, access)
+        .map_err(|e| Failure::failed(format!("writing {}: {e}", path.display())))
+}
