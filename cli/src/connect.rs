@@ -37,7 +37,7 @@ pub enum PolicyArg {
 #[derive(Debug, Args)]
 #[command(after_long_help = CONNECT_HELP)]
 pub struct ConnectArgs {
-    /// The server, HOST:PORT (a name or an IP address; [v6]:PORT).
+    /// The server, HOST:PORT (a name or an IP address; `[v6]:PORT`).
     #[arg(value_name = "HOST:PORT")]
     pub target: String,
     /// Trusted CA certificates (PEM bundle; SM2, RSA and ECDSA CAs may be

@@ -7,7 +7,7 @@
 //! ct_sm2 [--parts PART,PART,..]
 //! ```
 //!
-//! * `PART`: `keygen` (private key from bytes: range check and [d]G),
+//! * `PART`: `keygen` (private key from bytes: range check and `[d]G`),
 //!   `sign` (SigningKey setup and hedged signing of several digests),
 //!   `sign-k` (signing with a given secret nonce: GB/T 32918.5 Annex A),
 //!   `decrypt` (decryption of all five layouts, GB/T 32918.5 Annex C, plus a
