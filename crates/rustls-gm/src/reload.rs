@@ -76,7 +76,7 @@ use rustls::sign::{CertifiedKey, Signer, SigningKey};
 use rustls::{ServerConfig, ServerConnection, SignatureAlgorithm, SignatureScheme};
 use zeroize::Zeroizing;
 
-use crate::error::{rustls_err, Error, KeyError};
+use crate::error::{Error, KeyError};
 use crate::server::{offers_gm, Policy, Stack};
 
 /// How long before its `notBefore` a new certificate is accepted (clock
@@ -1261,28 +1261,20 @@ fn gm_config(
     resolver: &Arc<ReloadingResolver>,
     b: &ReloadingDualStackBuilder,
 ) -> Result<ServerConfig, Error> {
-    let builder = ServerConfig::builder_with_provider(Arc::new(crate::provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(rustls_err("building the GM server config"))?;
-    let builder = match &b.gm_client_verifier {
-        Some(v) => builder.with_client_cert_verifier(Arc::clone(v)),
-        None => builder.with_no_client_auth(),
-    };
-    Ok(builder.with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>))
+    Ok(
+        crate::server::gm_config_builder(b.gm_client_verifier.clone())?
+            .with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>),
+    )
 }
 
 fn standard_config(
     resolver: &Arc<ReloadingResolver>,
     b: &ReloadingDualStackBuilder,
 ) -> Result<ServerConfig, Error> {
-    let builder = ServerConfig::builder_with_provider(crate::standard_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(rustls_err("building the standard server config"))?;
-    let builder = match &b.standard_client_verifier {
-        Some(v) => builder.with_client_cert_verifier(Arc::clone(v)),
-        None => builder.with_no_client_auth(),
-    };
-    Ok(builder.with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>))
+    Ok(
+        crate::server::standard_config_builder(b.standard_client_verifier.clone())?
+            .with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>),
+    )
 }
 
 /// The dual-stack acceptor over hot-reloaded certificate files. See the

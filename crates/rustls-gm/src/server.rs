@@ -298,6 +298,35 @@ impl DualStackBuilder {
     }
 }
 
+/// The GM stack's config up to the certificate: SM suites, curveSM2, TLS 1.3,
+/// client authentication as given. Shared with the hot-reloading stack.
+pub(crate) fn gm_config_builder(
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+) -> Result<rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>, Error> {
+    let builder = ServerConfig::builder_with_provider(Arc::new(crate::provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(rustls_err("building the GM server config"))?;
+    Ok(match client_verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// The standard stack's config up to the certificate: aws-lc-rs, TLS 1.2
+/// and 1.3, client authentication as given. Shared with the hot-reloading
+/// stack.
+pub(crate) fn standard_config_builder(
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+) -> Result<rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>, Error> {
+    let builder = ServerConfig::builder_with_provider(crate::standard_provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(rustls_err("building the standard server config"))?;
+    Ok(match client_verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    })
+}
+
 /// The GM stack's config: SM suites, curveSM2, TLS 1.3, SM2 key only.
 fn gm_config(
     chain: Vec<CertificateDer<'static>>,
@@ -309,14 +338,7 @@ fn gm_config(
         context: "loading the GM identity's private key",
         source,
     })?;
-    let builder = ServerConfig::builder_with_provider(Arc::new(crate::provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(rustls_err("building the GM server config"))?;
-    let builder = match client_verifier {
-        Some(v) => builder.with_client_cert_verifier(v),
-        None => builder.with_no_client_auth(),
-    };
-    builder
+    gm_config_builder(client_verifier)?
         .with_single_cert(chain, key)
         .map_err(rustls_err("installing the SM2 certificate"))
 }
@@ -332,14 +354,7 @@ fn standard_config(
             "the standard identity holds an SM2 key; give it as the GM identity",
         ));
     }
-    let builder = ServerConfig::builder_with_provider(crate::standard_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(rustls_err("building the standard server config"))?;
-    let builder = match client_verifier {
-        Some(v) => builder.with_client_cert_verifier(v),
-        None => builder.with_no_client_auth(),
-    };
-    builder
+    standard_config_builder(client_verifier)?
         .with_single_cert(chain, key)
         .map_err(rustls_err("installing the standard certificate"))
 }
