@@ -24,6 +24,7 @@ pub(crate) const BULK_BLOCKS: usize = 32;
 /// The round keys are zeroized on drop and never printed by `Debug`.
 #[derive(Clone)]
 pub struct Sm4 {
+    /// Round keys as the backend takes them (see `backend::prepare_keys`).
     rk_enc: [u32; 32],
     rk_dec: [u32; 32],
     backend: Backend,
@@ -58,9 +59,11 @@ impl Sm4 {
     }
 
     fn with_available_backend(key: &[u8; 16], backend: Backend) -> Self {
-        let rk_enc = expand_key(key, |w| backend::tau(backend, w));
-        let mut rk_dec = rk_enc;
-        rk_dec.reverse();
+        let mut raw = expand_key(key, |w| backend::tau(backend, w));
+        let rk_enc = backend::prepare_keys(backend, &raw);
+        raw.reverse();
+        let rk_dec = backend::prepare_keys(backend, &raw);
+        raw.zeroize();
         Sm4 {
             rk_enc,
             rk_dec,

@@ -497,10 +497,10 @@ fn bulk(
     wide1: impl Fn(&[u32; 32], &mut wide::Group),
 ) {
     const BULK: usize = IN_FLIGHT * v256::LANES;
-    let mut rkd = domain_keys(rk);
+
     let mut chunks = blocks.chunks_exact_mut(BULK);
     for chunk in &mut chunks {
-        wide4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(chunk));
+        wide4(rk, split::<IN_FLIGHT, { v256::LANES }>(chunk));
     }
     let rest = chunks.into_remainder();
     let n = rest.len();
@@ -511,22 +511,21 @@ fn bulk(
         buf[..n].copy_from_slice(rest);
         if n <= v128::LANES {
             let [g] = split::<1, { v128::LANES }>(&mut buf[..v128::LANES]);
-            narrow::crypt1(&rkd, g);
+            narrow::crypt1(rk, g);
         } else if n <= v256::LANES {
             let [g] = split::<1, { v256::LANES }>(&mut buf[..v256::LANES]);
-            wide1(&rkd, g);
+            wide1(rk, g);
         } else if n <= IN_FLIGHT * v128::LANES {
             narrow::crypt4(
-                &rkd,
+                rk,
                 split::<IN_FLIGHT, { v128::LANES }>(&mut buf[..IN_FLIGHT * v128::LANES]),
             );
         } else {
-            wide4(&rkd, split::<IN_FLIGHT, { v256::LANES }>(&mut buf));
+            wide4(rk, split::<IN_FLIGHT, { v256::LANES }>(&mut buf));
         }
         rest.copy_from_slice(&buf[..n]);
         zeroize::Zeroize::zeroize(&mut buf);
     }
-    zeroize::Zeroize::zeroize(&mut rkd);
 }
 
 /// tau on one word: the word is broadcast to all four columns so the
@@ -549,8 +548,17 @@ fn tau_aesni(word: u32) -> u32 {
     _mm_cvtsi128_si32(y) as u32
 }
 
-/// Any number of blocks, in place. Only called when the CPU has the
-/// features (checked by `Backend::is_available` when the key was set up).
+/// The round keys in the form this backend's rounds take (see the module
+/// docs: `pre` applied byte-wise). Computed once per key by the key setup.
+pub(crate) fn prepare_keys(rk: &[u32; 32]) -> [u32; 32] {
+    // SAFETY: only called for this backend, which is selected after run-time
+    // detection of AES-NI and AVX2 (`domain_keys` needs AVX2).
+    unsafe { domain_keys(rk) }
+}
+
+/// Any number of blocks, in place, with keys from [`prepare_keys`]. Only
+/// called when the CPU has the features (checked by `Backend::is_available`
+/// when the key was set up).
 pub(crate) fn crypt(rk: &[u32; 32], blocks: &mut [RawBlock]) {
     // SAFETY: the backend is only selected after run-time detection of
     // AES-NI, SSSE3, AVX and AVX2 (`Sm4::new_with_backend` / `detect`).

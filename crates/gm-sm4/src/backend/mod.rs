@@ -156,9 +156,11 @@ fn self_test(backend: Backend) -> bool {
         0x68, 0x1e, 0xdf, 0x34, 0xd2, 0x06, 0x96, 0x5e, 0x86, 0xb3, 0xe9, 0x4f, 0x53, 0x6e, 0x42,
         0x46,
     ];
-    let rk = crate::sm4::expand_key(&KEY, soft::tau);
-    let mut rk_dec = rk;
+    let raw = crate::sm4::expand_key(&KEY, soft::tau);
+    let rk = prepare_keys(backend, &raw);
+    let mut rk_dec = raw;
     rk_dec.reverse();
+    let rk_dec = prepare_keys(backend, &rk_dec);
     let tau_ok = [0u32, 0x0123_4567, 0x89ab_cdef, 0xffff_ffff, 0x5a5a_a5a5]
         .iter()
         .all(|&w| tau(backend, w) == soft::tau(w));
@@ -172,7 +174,18 @@ fn self_test(backend: Backend) -> bool {
     tau_ok && blocks_ok
 }
 
-/// Runs the 32 SM4 rounds with `rk` over every block, in place.
+/// The round keys in the form `backend` runs on (the AES-NI/VAES backends
+/// keep them in their S-box pre-image domain); computed once per key.
+pub(crate) fn prepare_keys(backend: Backend, rk: &[u32; 32]) -> [u32; 32] {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::AesniAvx2 | Backend::VaesAvx2 => aesni::prepare_keys(rk),
+        _ => *rk,
+    }
+}
+
+/// Runs the 32 SM4 rounds with `rk` (from [`prepare_keys`]) over every
+/// block, in place.
 ///
 /// The caller guarantees that `backend` is available (checked when the key
 /// was set up).
@@ -236,7 +249,7 @@ mod tests {
                 let mut expect = input[..n].to_vec();
                 soft::crypt(&rk, &mut expect);
                 let mut got = input[..n].to_vec();
-                crypt(b, &rk, &mut got);
+                crypt(b, &prepare_keys(b, &rk), &mut got);
                 assert_eq!(got, expect, "{b:?} n={n}");
             }
         }
