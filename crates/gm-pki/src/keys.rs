@@ -718,16 +718,21 @@ impl KeyPair {
         check_pbes_cost(&info.encryption_algorithm)?;
         let first = match info.decrypt(password) {
             Ok(doc) => return Self::from_pkcs8_der(doc.as_bytes()),
+            // The pkcs8 crate knew the scheme and ran the key derivation:
+            // a padding failure is a wrong password. Running the same
+            // (possibly expensive) PBKDF2 again through gm-sm2 would only
+            // repeat the work.
+            Err(pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed)) => {
+                return Err(Error::WrongPassword)
+            }
             Err(e) => e,
         };
+        // A scheme the pkcs8 crate does not implement (e.g. SM4-CBC): gm-sm2.
         match gm_sm2::PrivateKey::load(der, Some(password)) {
             Ok(k) => Self::from_sm2(k),
-            Err(gm_sm2::Error::UnsupportedAlgorithm { .. }) => match first {
-                pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed) => {
-                    Err(Error::WrongPassword)
-                }
-                other => Err(Error::malformed("encrypted private key", other)),
-            },
+            Err(gm_sm2::Error::UnsupportedAlgorithm { .. }) => {
+                Err(Error::malformed("encrypted private key", first))
+            }
             Err(e) => Err(e.into()),
         }
     }

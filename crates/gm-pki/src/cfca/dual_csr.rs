@@ -25,7 +25,7 @@
 use gm_sm2::{PrivateKey, PublicKey, Signature, SigningKey, VerifyingKey, DEFAULT_ID};
 
 use super::asn1::{self, Reader};
-use super::{encode_base64_lines, oid, spki_public_key, Error, Result};
+use super::{oid, spki_public_key, Error, Result};
 
 /// Length of the temporary public key block.
 pub const TEMP_KEY_BLOCK_LEN: usize = 136;
@@ -262,10 +262,7 @@ impl DualCsr {
 
     /// The request as PEM (`CERTIFICATE REQUEST`).
     pub fn to_pem(&self) -> String {
-        format!(
-            "-----BEGIN CERTIFICATE REQUEST-----\n{}-----END CERTIFICATE REQUEST-----\n",
-            encode_base64_lines(&self.der)
-        )
+        crate::pem::encode("CERTIFICATE REQUEST", &self.der)
     }
 
     /// The subject `Name` DER.

@@ -21,7 +21,7 @@
 use gm_sm2::{CiphertextFormat, PrivateKey, PublicKey, SCALAR_LEN};
 
 use super::asn1::{self, Reader};
-use super::{decode_base64, encode_base64_lines, Error, Result};
+use super::{decode_base64, Error, Result};
 
 /// The fixed 64-digit text prefix of CFCA's escrowed-key response.
 pub const ESCROW_PREFIX: &str = "0000000000000001000000000000000100000000000000000000000000000000";
@@ -127,10 +127,8 @@ impl EscrowedKey {
 
     /// CFCA's text form: prefix, 16-digit length, base64 on one line.
     pub fn to_text(&self) -> String {
-        let b64: String = encode_base64_lines(&self.to_der())
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
+        use base64ct::Encoding as _;
+        let b64 = base64ct::Base64::encode_string(&self.to_der());
         format!("{ESCROW_PREFIX}{:016}{b64}", b64.len())
     }
 

@@ -87,11 +87,6 @@ impl CertStore {
         self.dir.join("pending")
     }
 
-    /// Where a live link for `file` (one of [`files`]) points.
-    pub fn live_target(&self, file: &str) -> PathBuf {
-        self.current_link().join(file)
-    }
-
     /// Creates the directories (0700) if missing.
     pub fn create(&self) -> Result<(), RotateError> {
         create_private_dir_all(&self.versions_dir())
