@@ -6,16 +6,10 @@
 
 use super::Error;
 
-pub(crate) const INTEGER: u8 = 0x02;
-pub(crate) const BIT_STRING: u8 = 0x03;
-pub(crate) const OCTET_STRING: u8 = 0x04;
-pub(crate) const NULL: u8 = 0x05;
-pub(crate) const OID: u8 = 0x06;
-pub(crate) const UTF8_STRING: u8 = 0x0c;
-pub(crate) const PRINTABLE_STRING: u8 = 0x13;
-pub(crate) const IA5_STRING: u8 = 0x16;
-pub(crate) const SEQUENCE: u8 = 0x30;
-pub(crate) const SET: u8 = 0x31;
+pub(crate) use crate::asn1::{
+    BIT_STRING, IA5_STRING, INTEGER, NULL, OCTET_STRING, OID, PRINTABLE_STRING, SEQUENCE, SET,
+    UTF8_STRING,
+};
 /// `[0]` constructed: the version of a TBSCertificate, the attributes of a
 /// CertificationRequestInfo (IMPLICIT SET OF).
 pub(crate) const CTX0: u8 = 0xa0;
@@ -213,40 +207,10 @@ pub(crate) fn bit_string(bytes: &[u8]) -> Vec<u8> {
 /// The dotted form of an OBJECT IDENTIFIER's content bytes (or a hex dump
 /// when they are not a valid OID encoding).
 pub(crate) fn oid_to_string(content: &[u8]) -> String {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut acc: u64 = 0;
-    let mut valid = !content.is_empty();
-    for (i, &b) in content.iter().enumerate() {
-        if acc == 0 && b == 0x80 {
-            valid = false; // non-minimal arc
-        }
-        if acc > (u64::MAX >> 7) {
-            valid = false;
-            break;
-        }
-        acc = (acc << 7) | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            arcs.push(acc);
-            acc = 0;
-        } else if i + 1 == content.len() {
-            valid = false; // ends inside an arc
-        }
+    match const_oid::ObjectIdentifier::from_bytes(content) {
+        Ok(oid) => oid.to_string(),
+        Err(_) => format!("(invalid OID {})", hex_lower(content)),
     }
-    if !valid || arcs.is_empty() {
-        return format!("(invalid OID {})", hex_lower(content));
-    }
-    let first = arcs[0];
-    let (a, b) = match first {
-        0..=39 => (0, first),
-        40..=79 => (1, first - 40),
-        _ => (2, first - 80),
-    };
-    let mut s = format!("{a}.{b}");
-    for arc in &arcs[1..] {
-        s.push('.');
-        s.push_str(&arc.to_string());
-    }
-    s
 }
 
 /// Lower-case hex of `bytes`.
