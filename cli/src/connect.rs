@@ -247,11 +247,11 @@ fn load_identity(cert: &Path, key: &Path, pw_file: Option<&Path>) -> Result<Iden
 /// A client config for `policy`. `prefer-gm` and `gm-only` come from
 /// [`ClientBuilder`]; `standard` is rustls with aws-lc-rs alone.
 ///
-/// The config's certificate verifier is replaced by a webpki verifier over
-/// the same provider and roots that also records the server's signature
-/// scheme; the strict GM policy is then enforced by
-/// [`rustls_gm::client::verify_negotiated`] right after the handshake,
-/// before any application data is sent.
+/// The config's certificate verifier is wrapped by one that records the
+/// server's signature scheme. For the GM policies it wraps the builder's own
+/// (strict) verifier, so the strict GM check still runs during the
+/// handshake; [`rustls_gm::client::verify_negotiated`] checks the result
+/// again right after it, before any application data is sent.
 pub fn client_config(
     policy: PolicyArg,
     roots: RootCertStore,
@@ -264,9 +264,13 @@ pub fn client_config(
         .as_ref()
         .and_then(|(chain, _)| chain.first())
         .map(CertView::of);
-    let mut config = match policy {
+    let scheme = Arc::new(Mutex::new(None));
+    let config = match policy {
         PolicyArg::PreferGm | PolicyArg::GmOnly => {
-            let mut b = ClientBuilder::new(roots.clone()).strict(strict);
+            let recorded = Arc::clone(&scheme);
+            let mut b = ClientBuilder::new(roots)
+                .strict(strict)
+                .wrap_verifier(move |inner| Arc::new(RecordingVerifier::wrapping(inner, recorded)));
             if policy == PolicyArg::GmOnly {
                 b = b.gm_only();
             }
@@ -277,12 +281,14 @@ pub fn client_config(
                 .map_err(|e| UsageError(format!("cannot build the client: {e}")))?
         }
         PolicyArg::Standard => {
-            let b = ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| UsageError(format!("cannot build the client: {e}")))?
-            .with_root_certificates(roots.clone());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let recorder =
+                RecordingVerifier::webpki(roots, Arc::clone(&provider), Arc::clone(&scheme))?;
+            let b = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| UsageError(format!("cannot build the client: {e}")))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(recorder));
             match identity {
                 Some((chain, key)) => b
                     .with_client_auth_cert(chain, key)
@@ -291,11 +297,6 @@ pub fn client_config(
             }
         }
     };
-    let recorder = RecordingVerifier::webpki(roots, Arc::clone(config.crypto_provider()))?;
-    let scheme = recorder.recorded();
-    config
-        .dangerous()
-        .set_certificate_verifier(Arc::new(recorder));
     Ok(Prepared {
         config: Arc::new(config),
         scheme,

@@ -312,24 +312,27 @@ pub struct RecordingVerifier {
 }
 
 impl RecordingVerifier {
-    /// A webpki verifier over `roots`, with `provider`'s algorithms.
+    /// A webpki verifier over `roots`, with `provider`'s algorithms,
+    /// storing into `scheme`.
     pub fn webpki(
         roots: RootCertStore,
         provider: Arc<rustls::crypto::CryptoProvider>,
+        scheme: Arc<Mutex<Option<SignatureScheme>>>,
     ) -> Result<Self, UsageError> {
         let inner =
             rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .map_err(|e| UsageError(format!("cannot build the certificate verifier: {e}")))?;
-        Ok(Self {
-            inner,
-            scheme: Arc::new(Mutex::new(None)),
-        })
+        Ok(Self::wrapping(inner, scheme))
     }
 
-    /// A handle to the recorded scheme.
-    pub fn recorded(&self) -> Arc<Mutex<Option<SignatureScheme>>> {
-        Arc::clone(&self.scheme)
+    /// Records around an existing verifier (e.g. the strict GM verifier of
+    /// [`rustls_gm::client::ClientBuilder`]), storing into `scheme`.
+    pub fn wrapping(
+        inner: Arc<dyn ServerCertVerifier>,
+        scheme: Arc<Mutex<Option<SignatureScheme>>>,
+    ) -> Self {
+        Self { inner, scheme }
     }
 
     fn record(&self, scheme: SignatureScheme) {

@@ -45,7 +45,12 @@ pub struct ClientBuilder {
     strict: bool,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     alpn: Vec<Vec<u8>>,
+    wrap_verifier: Option<VerifierWrapper>,
 }
+
+/// Wraps the certificate verifier [`ClientBuilder::build`] makes.
+type VerifierWrapper =
+    Box<dyn FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier> + Send>;
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,7 +73,22 @@ impl ClientBuilder {
             strict: true,
             identity: None,
             alpn: Vec::new(),
+            wrap_verifier: None,
         }
+    }
+
+    /// Wraps the certificate verifier the builder makes (webpki over the
+    /// provider's algorithms, behind the strict check when strict), e.g. to
+    /// observe the server's handshake signature scheme. The wrapper must
+    /// delegate every check to the verifier it is given.
+    pub fn wrap_verifier(
+        mut self,
+        wrapper: impl FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier>
+            + Send
+            + 'static,
+    ) -> Self {
+        self.wrap_verifier = Some(Box::new(wrapper));
+        self
     }
 
     /// Offers only the SM suites, curveSM2 and `sm2sig_sm3`, TLS 1.3 only:
@@ -127,6 +147,10 @@ impl ClientBuilder {
             Arc::new(StrictGmVerifier { inner: webpki })
         } else {
             webpki
+        };
+        let verifier = match self.wrap_verifier {
+            Some(wrap) => wrap(verifier),
+            None => verifier,
         };
         let builder = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
