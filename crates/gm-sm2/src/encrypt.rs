@@ -3,11 +3,9 @@
 
 use gm_sm3::digest::Digest;
 use gm_sm3::Sm3;
-use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::subtle::{Choice, ConstantTimeEq};
-use sm2::elliptic_curve::Group;
-use sm2::{AffinePoint, ProjectivePoint};
-use zeroize::Zeroizing;
+use sm2::AffinePoint;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::der;
 use crate::error::{Error, Result};
@@ -191,12 +189,20 @@ fn split_raw(data: &[u8], c3_first: bool) -> (&[u8], &[u8], &[u8]) {
     }
 }
 
-/// `x || y` of `[k]P` as 64 bytes (zeroized on drop: it is the shared secret).
-fn shared_xy(p: &ProjectivePoint) -> Zeroizing<[u8; 64]> {
-    let a = p.to_affine();
+/// `x || y` of `[k]P` (constant time) as 64 bytes, zeroized on drop: it
+/// is the shared secret. `k` is in [1, n-1] and P is valid, so the product
+/// is finite.
+fn shared_xy(k: &SecretScalar, p: &AffinePoint) -> Zeroizing<[u8; 64]> {
+    let k_bytes = k.to_be_bytes();
+    let mut a = crate::arith::mul_var(&k_bytes, &crate::arith::Affine::from_sm2(p)).to_affine_ct();
     let mut out = Zeroizing::new([0u8; 64]);
-    out[..32].copy_from_slice(&a.x());
-    out[32..].copy_from_slice(&a.y());
+    let (mut x, mut y) = a.to_xy_bytes();
+    out[..32].copy_from_slice(&x);
+    out[32..].copy_from_slice(&y);
+    x.zeroize();
+    y.zeroize();
+    a.x.0.zeroize();
+    a.y.0.zeroize();
     out
 }
 
@@ -233,10 +239,11 @@ pub(crate) fn encrypt_with_k(
         return Err(Error::EmptyMessage);
     }
     // A2: C1 = [k]G
-    let c1 = ProjectivePoint::mul_by_generator(k.scalar()).to_affine();
+    let k_bytes = k.to_be_bytes();
+    let c1 = crate::arith::mul_base(&k_bytes).to_affine_ct().to_sm2();
     // A3: S = [h]P with h = 1 is P itself, never the identity (PublicKey invariant).
     // A4: (x2, y2) = [k]P
-    let xy = shared_xy(&(ProjectivePoint::from(*key.point()) * k.scalar()));
+    let xy = shared_xy(k, key.point());
     // A5: t = KDF(x2 || y2, klen); retry if all zero
     let t = kdf(&xy, msg.len())?;
     if bool::from(all_zero(&t)) {
@@ -291,9 +298,8 @@ impl PrivateKey {
         // (h = 1) is not the identity. [d]C1 is then not the identity either
         // (prime order n, d in [1, n-2]), so no secret-dependent check is
         // needed for it.
-        let p = ProjectivePoint::from(ct.c1) * self.secret().scalar();
         // B3: (x2, y2) = [d]C1; B4: t = KDF(x2 || y2, klen)
-        let xy = shared_xy(&p);
+        let xy = shared_xy(self.secret(), &ct.c1);
         let t = kdf(&xy, ct.c2.len())?;
         // B5: M' = C2 xor t; B6: u = SM3(x2 || M' || y2) == C3
         let msg: Zeroizing<Vec<u8>> =

@@ -2,7 +2,9 @@
 //! from the caller. **For known-answer tests only** (GB/T 32918.5 annexes):
 //! reusing or predicting k leaks the private key. Real code uses
 //! [`SigningKey`](crate::SigningKey), [`PublicKey::encrypt`](crate::PublicKey::encrypt)
-//! and [`KeyExchange::new`](crate::KeyExchange::new), which draw their own.
+//! [`KeyExchange::new`](crate::KeyExchange::new) and
+//! [`EphemeralSecret::generate`](crate::ecdh::EphemeralSecret::generate),
+//! which draw their own.
 
 use crate::error::{Error, Result};
 use crate::kex::{KeyExchange, Role};
@@ -42,4 +44,13 @@ pub fn key_exchange_with_ephemeral(
         what: "ephemeral r",
     })?;
     KeyExchange::with_ephemeral(role, own_key, own_id, peer_key, peer_id, r)
+}
+
+/// An ECDH secret from the given scalar (in [1, n-2]) instead of a random
+/// one. Test-only: see the module documentation.
+pub fn ecdh_with_secret(secret: &[u8; SCALAR_LEN]) -> Result<crate::ecdh::EphemeralSecret> {
+    let secret = SecretScalar::from_bytes(secret).map_err(|_| Error::ScalarOutOfRange {
+        what: "ECDH secret",
+    })?;
+    Ok(crate::ecdh::EphemeralSecret::from_secret(secret))
 }

@@ -12,8 +12,8 @@ use gm_sm3::Sm3;
 use sm2::elliptic_curve::ops::Reduce;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::subtle::ConstantTimeEq;
-use sm2::elliptic_curve::Group;
-use sm2::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+use sm2::elliptic_curve::PrimeField;
+use sm2::{AffinePoint, FieldBytes, Scalar};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
@@ -126,7 +126,9 @@ impl KeyExchange {
             Role::Responder => (peer_z, own_z),
         };
         // A1-A3 / B1-B3: R = [r]G
-        let ephemeral_point = ProjectivePoint::mul_by_generator(ephemeral.scalar()).to_affine();
+        let ephemeral_point = crate::arith::mul_base(&ephemeral.to_be_bytes())
+            .to_affine_ct()
+            .to_sm2();
         Ok(KeyExchange {
             role,
             own_key: own_key.clone(),
@@ -167,20 +169,29 @@ impl KeyExchange {
         let mut t = *self.own_key.secret().scalar() + x_own * self.ephemeral.scalar();
         // U = [h · t](P_peer + [x̄_peer] R_peer), h = 1
         let x_peer = x_bar(&peer_r);
-        let base =
-            ProjectivePoint::from(*self.peer_key.point()) + ProjectivePoint::from(peer_r) * x_peer;
-        let shared = base * t;
+        // The base P_peer + [x̄_peer]R_peer is public: variable time.
+        use crate::arith::{mul_var, Affine, Jacobian};
+        let base = mul_var(&x_peer.to_repr().into(), &Affine::from_sm2(&peer_r)).add_vartime(
+            &Jacobian::from_affine(&Affine::from_sm2(self.peer_key.point())),
+        );
+        let Some(base) = base.to_affine() else {
+            t.zeroize();
+            return Err(Error::IdentityPoint {
+                what: "shared point U/V",
+            });
+        };
+        let mut t_bytes = Zeroizing::new([0u8; 32]);
+        t_bytes.copy_from_slice(&t.to_repr());
         t.zeroize();
-        if bool::from(shared.is_identity()) {
+        let shared = mul_var(&t_bytes, &base);
+        if shared.is_infinity_vartime() {
             return Err(Error::IdentityPoint {
                 what: "shared point U/V",
             });
         }
-        let shared = shared.to_affine();
-        let mut xu = Zeroizing::new([0u8; 32]);
-        let mut yu = Zeroizing::new([0u8; 32]);
-        xu.copy_from_slice(&shared.x());
-        yu.copy_from_slice(&shared.y());
+        let (x, y) = shared.to_affine_ct().to_xy_bytes();
+        let xu = Zeroizing::new(x);
+        let yu = Zeroizing::new(y);
 
         // K = KDF(xU || yU || Z_A || Z_B, klen)
         let mut z = Zeroizing::new([0u8; 128]);

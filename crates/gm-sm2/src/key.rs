@@ -4,8 +4,8 @@ use std::fmt;
 
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::subtle::{Choice, ConstantTimeEq};
-use sm2::elliptic_curve::{Group, PrimeField};
-use sm2::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+use sm2::elliptic_curve::PrimeField;
+use sm2::{AffinePoint, FieldBytes, Scalar};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
@@ -31,6 +31,15 @@ pub(crate) struct SecretScalar(Scalar);
 impl SecretScalar {
     pub(crate) fn scalar(&self) -> &Scalar {
         &self.0
+    }
+
+    /// The scalar as 32 big-endian bytes, zeroized on drop.
+    pub(crate) fn to_be_bytes(&self) -> Zeroizing<[u8; SCALAR_LEN]> {
+        let mut out = Zeroizing::new([0u8; SCALAR_LEN]);
+        let mut repr = self.0.to_repr();
+        out.copy_from_slice(&repr);
+        repr.zeroize();
+        out
     }
 
     /// A scalar in [1, n-2] from big-endian bytes; the range check is
@@ -89,7 +98,9 @@ impl PrivateKey {
     }
 
     pub(crate) fn from_secret(secret: SecretScalar) -> Self {
-        let point = ProjectivePoint::mul_by_generator(secret.scalar()).to_affine();
+        let point = crate::arith::mul_base(&secret.to_be_bytes())
+            .to_affine_ct()
+            .to_sm2();
         PrivateKey {
             secret,
             public: PublicKey { point },
@@ -220,11 +231,6 @@ pub(crate) fn parse_point(bytes: &[u8], what: &'static str) -> Result<AffinePoin
         Some(0x00) if bytes.len() == 1 => Err(Error::IdentityPoint { what }),
         _ => Err(Error::InvalidPointEncoding { what }),
     }
-}
-
-/// Whether a projective point is the identity (public data only).
-pub(crate) fn is_identity(p: &ProjectivePoint) -> bool {
-    p.is_identity().into()
 }
 
 #[cfg(test)]

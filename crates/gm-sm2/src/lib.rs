@@ -1,14 +1,17 @@
 //! SM2 (GB/T 32918-2016, GM/T 0003-2012) on the recommended curve
-//! sm2p256v1, built on the RustCrypto [`sm2`] crate's constant-time field
-//! and group arithmetic:
+//! sm2p256v1, with dedicated constant-time arithmetic for the SM2 prime
+//! (Montgomery multiplication using the special form of p, a fixed-base
+//! comb for k·G, constant-time windows for k·P) and the RustCrypto [`sm2`]
+//! types at the API edge:
 //!
 //! * **signatures** with SM3 and any distinguishing ID ([`SigningKey`],
 //!   [`VerifyingKey`], [`Signature`] in DER or `r || s`), implementing the
-//!   [`signature`] crate's traits; hedged nonces (HMAC-SM3 DRBG over the
-//!   key, the digest and fresh OS randomness);
+//!   [`signature`] crate's traits; hedged nonces (HMAC-SM3 keyed with the
+//!   private key over the digest and fresh OS randomness);
 //! * **encryption** (GB/T 32918.4) with the ciphertext layout chosen
 //!   explicitly ([`CiphertextFormat`]: C1C3C2, C1C2C3, with or without the
 //!   0x04 prefix, GM/T 0009 DER);
+//! * **ephemeral ECDH** for TLS 1.3 curveSM2 ([`ecdh::EphemeralSecret`]);
 //! * **key exchange** (GB/T 32918.3), both roles, with confirmation
 //!   values ([`KeyExchange`]);
 //! * **key formats**: PKCS#8 (plain, and PBES2-encrypted with
@@ -47,7 +50,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod arith;
 mod der;
+pub mod ecdh;
 mod encrypt;
 mod error;
 mod formats;

@@ -11,11 +11,10 @@ use signature::{
     Keypair, MultipartSigner, MultipartVerifier, RandomizedMultipartSigner, RandomizedSigner,
     SignatureEncoding, Signer, Verifier,
 };
-use sm2::elliptic_curve::ops::{LinearCombination, Reduce};
-use sm2::elliptic_curve::point::AffineCoordinates;
+use sm2::elliptic_curve::ops::Reduce;
 use sm2::elliptic_curve::subtle::Choice;
-use sm2::elliptic_curve::{Group, PrimeField};
-use sm2::{FieldBytes, ProjectivePoint, Scalar};
+use sm2::elliptic_curve::PrimeField;
+use sm2::{FieldBytes, Scalar};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::der;
@@ -211,11 +210,14 @@ impl SignatureEncoding for Signature {
     type Repr = [u8; 64];
 }
 
-/// The secret scalars a signer needs: d and (1 + d)^-1, zeroized on drop.
+/// The secrets a signer needs: d, (1 + d)^-1 and the nonce PRF keyed with
+/// d (HMAC-SM3 with its padded key blocks absorbed once per key), zeroized
+/// on drop.
 #[derive(Clone)]
 struct SignerSecrets {
     d: Scalar,
     d_plus_1_inv: Scalar,
+    nonce_prf: HmacSm3,
 }
 
 impl Drop for SignerSecrets {
@@ -230,9 +232,9 @@ impl Drop for SignerSecrets {
 ///
 /// Implements the `signature` crate's [`Signer`], [`RandomizedSigner`],
 /// [`MultipartSigner`] and (for a precomputed e = SM3(Z || M))
-/// [`PrehashSigner`]. Nonces come from an HMAC-SM3 DRBG seeded with d, e and
-/// 32 fresh bytes from the OS RNG (or the given RNG), so a weak RNG does not
-/// expose the key.
+/// [`PrehashSigner`]. Nonces are HMAC-SM3 keyed with d over e and 32 fresh
+/// bytes from the OS RNG (or the given RNG), so a weak RNG does not expose
+/// the key.
 #[derive(Clone)]
 pub struct SigningKey {
     key: PrivateKey,
@@ -247,9 +249,16 @@ impl SigningKey {
         let d = *key.secret().scalar();
         // d is in [1, n-2], so 1 + d is invertible.
         let d_plus_1_inv = (d + Scalar::ONE).invert().unwrap_or(Scalar::ZERO);
+        let mut d_block = Zeroizing::new([0u8; 64]);
+        d_block[..32].copy_from_slice(&d.to_repr());
+        let nonce_prf = <HmacSm3 as KeyInit>::new(&(*d_block).into());
         Ok(SigningKey {
             key: key.clone(),
-            secrets: SignerSecrets { d, d_plus_1_inv },
+            secrets: SignerSecrets {
+                d,
+                d_plus_1_inv,
+                nonce_prf,
+            },
             verifying: VerifyingKey::new(key.public_key(), id)?,
         })
     }
@@ -287,13 +296,16 @@ impl SigningKey {
         Ok(self.sign_digest_with_extra(e, &extra))
     }
 
-    /// Signs e with the nonce DRBG seeded by (d, e, extra).
+    /// Signs e with nonces derived from (d, e, extra).
     fn sign_digest_with_extra(&self, e: &[u8; 32], extra: &[u8; 32]) -> Signature {
         let e_scalar = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
-        let mut d_bytes = Zeroizing::new([0u8; 32]);
-        d_bytes.copy_from_slice(&self.secrets.d.to_repr());
-        let mut drbg = NonceDrbg::new(&d_bytes, &e_scalar.to_repr().into(), extra);
-        sign_with_drbg(&self.secrets, &e_scalar, &mut drbg)
+        let nonces = NonceStream {
+            prf: &self.secrets.nonce_prf,
+            e: e_scalar.to_repr().into(),
+            extra,
+            counter: 0,
+        };
+        sign_with_nonces(&self.secrets, &e_scalar, nonces)
     }
 }
 
@@ -302,9 +314,9 @@ impl SigningKey {
 /// usable (r, s)", false with probability about 2^-32 per candidate; the
 /// rest is constant-time.
 #[inline(never)]
-fn sign_with_drbg(secrets: &SignerSecrets, e: &Scalar, drbg: &mut NonceDrbg) -> Signature {
+fn sign_with_nonces(secrets: &SignerSecrets, e: &Scalar, mut nonces: NonceStream<'_>) -> Signature {
     loop {
-        let k = drbg.next_candidate();
+        let k = nonces.next_candidate();
         let (ok, r, s) = sign_candidate(secrets, e, &k);
         if bool::from(ok) {
             return Signature {
@@ -326,10 +338,15 @@ fn sign_candidate(
     let k_in_range = parsed.is_some();
     let mut k = parsed.unwrap_or(Scalar::ZERO);
     let k_ok = k_in_range & !k.is_zero();
-    // A4: (x1, y1) = [k]G
-    let x1 = ProjectivePoint::mul_by_generator(&k).to_affine().x();
+    // A4: (x1, y1) = [k]G (an out-of-range k became 0 and is rejected below)
+    let mut k_bytes_checked: [u8; 32] = k.to_repr().into();
+    let x1 = crate::arith::mul_base(&k_bytes_checked)
+        .to_affine_ct()
+        .x
+        .to_bytes();
+    k_bytes_checked.zeroize();
     // A5: r = (e + x1) mod n; reject r = 0 or r + k = n
-    let r = *e + <Scalar as Reduce<FieldBytes>>::reduce(&x1);
+    let r = *e + <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(x1));
     let r_ok = !r.is_zero() & !(r + k).is_zero();
     // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0
     let s = secrets.d_plus_1_inv * (k - r * secrets.d);
@@ -368,49 +385,27 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// HMAC-SM3 DRBG in the manner of RFC 6979 section 3.2 (with the extra
-/// input of section 3.6): K and V are seeded from d, e mod n and 32 extra
-/// (random) bytes; each candidate is the next V.
-struct NonceDrbg {
-    k: Zeroizing<[u8; 32]>,
-    v: Zeroizing<[u8; 32]>,
-    started: bool,
+/// Hedged nonce candidates: k_i = HMAC-SM3(d, "SM2 nonce" || e || extra ||
+/// i), with `extra` 32 fresh random bytes. Secret (d) and fresh randomness
+/// both go in, so neither a broken RNG nor a repeated message alone repeats
+/// a nonce; the PRF key schedule is computed once per signing key, so a
+/// candidate costs three SM3 compressions.
+struct NonceStream<'a> {
+    prf: &'a HmacSm3,
+    e: [u8; 32],
+    extra: &'a [u8; 32],
+    counter: u32,
 }
 
-fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
-    // HMAC keys shorter than the 64-byte block are zero-padded (RFC 2104).
-    let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key);
-    let mut mac = <HmacSm3 as KeyInit>::new(&(*block).into());
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-impl NonceDrbg {
-    fn new(d: &[u8; 32], e: &[u8; 32], extra: &[u8; 32]) -> Self {
-        let mut k = Zeroizing::new([0u8; 32]);
-        let mut v = Zeroizing::new([1u8; 32]);
-        *k = hmac(&k, &[&v[..], &[0x00], d, e, extra]);
-        *v = hmac(&k, &[&v[..]]);
-        *k = hmac(&k, &[&v[..], &[0x01], d, e, extra]);
-        *v = hmac(&k, &[&v[..]]);
-        NonceDrbg {
-            k,
-            v,
-            started: false,
-        }
-    }
-
+impl NonceStream<'_> {
     fn next_candidate(&mut self) -> Zeroizing<[u8; 32]> {
-        if self.started {
-            *self.k = hmac(&self.k, &[&self.v[..], &[0x00]]);
-            *self.v = hmac(&self.k, &[&self.v[..]]);
-        }
-        self.started = true;
-        *self.v = hmac(&self.k, &[&self.v[..]]);
-        Zeroizing::new(*self.v)
+        let mut mac = self.prf.clone();
+        mac.update(b"SM2 nonce");
+        mac.update(&self.e);
+        mac.update(self.extra);
+        mac.update(&self.counter.to_be_bytes());
+        self.counter = self.counter.wrapping_add(1);
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 }
 
@@ -419,12 +414,23 @@ impl NonceDrbg {
 ///
 /// Verification checks r, s in [1, n-1] (at parse time) and
 /// t = (r + s) mod n != 0 (GB/T 32918.2 B1, B2, B5).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct VerifyingKey {
     key: PublicKey,
     id: Vec<u8>,
     z: [u8; 32],
+    /// The key in the dedicated arithmetic's form, converted once.
+    point: crate::arith::Affine,
 }
+
+impl PartialEq for VerifyingKey {
+    fn eq(&self, other: &Self) -> bool {
+        // z and point follow from key and id.
+        self.key == other.key && self.id == other.id
+    }
+}
+
+impl Eq for VerifyingKey {}
 
 impl VerifyingKey {
     /// A verifying key for `key` and distinguishing ID `id`.
@@ -433,6 +439,7 @@ impl VerifyingKey {
             key: *key,
             id: id.to_vec(),
             z: z_value(id, key)?,
+            point: crate::arith::Affine::from_sm2(key.point()),
         })
     }
 
@@ -471,17 +478,16 @@ impl VerifyingKey {
             return Err(Error::SignatureTZero);
         }
         // B6: (x1', y1') = [s]G + [t]P (public data: variable time is fine)
-        let point = ProjectivePoint::lincomb_vartime(&[
-            (ProjectivePoint::generator(), s),
-            (ProjectivePoint::from(*self.key.point()), t),
-        ]);
-        if crate::key::is_identity(&point) {
+        let point =
+            crate::arith::mul_double_vartime(&s.to_repr().into(), &t.to_repr().into(), &self.point);
+        if point.is_infinity_vartime() {
             return Err(Error::SignatureMismatch);
         }
-        // B7: R = (e + x1') mod n == r
+        // B7: R = (e + x1') mod n == r, i.e. x1' ≡ r - e (mod n), checked
+        // on the Jacobian coordinates without an inversion.
         let e_scalar = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
-        let big_r = e_scalar + <Scalar as Reduce<FieldBytes>>::reduce(&point.to_affine().x());
-        if big_r == r {
+        let c: [u8; 32] = (r - e_scalar).to_repr().into();
+        if point.x_mod_n_equals_vartime(&c) {
             Ok(())
         } else {
             Err(Error::SignatureMismatch)
@@ -608,7 +614,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drbg_is_deterministic_and_hedged() {
+    fn nonces_are_deterministic_and_hedged() {
         let key = PrivateKey::generate().unwrap();
         let sk = SigningKey::new(&key, DEFAULT_ID).unwrap();
         let e = sk.digest(b"abc");

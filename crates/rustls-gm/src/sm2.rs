@@ -4,15 +4,12 @@
 //! (ephemeral ECDH, signing with the TLS 1.3 identifier, verification with any
 //! identifier, private key parsing).
 //!
-//! Signatures, key validation and encrypted key files come from `gm-sm2`
-//! (hedged nonces, private keys in [1, n-2], typed errors). Plain ephemeral
-//! ECDH, which gm-sm2 does not offer, uses the RustCrypto `sm2` arithmetic
-//! that gm-sm2 itself is built on.
+//! Signatures, ephemeral ECDH, key validation and encrypted key files come
+//! from `gm-sm2` (hedged nonces, private keys in [1, n-2], typed errors,
+//! constant-time scalar multiplication).
 
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use sm2::elliptic_curve::point::AffineCoordinates as _;
-use sm2::elliptic_curve::sec1::ToSec1Point as _;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::codepoints::{OID_EC_PUBLIC_KEY, OID_SM2_CURVE};
 use crate::error::KeyError;
@@ -23,69 +20,25 @@ pub(crate) const POINT_LEN: usize = 65;
 /// Length of an SM2 scalar or coordinate.
 pub(crate) const SCALAR_LEN: usize = 32;
 
-/// Attempts at drawing a random scalar before giving up. A 256-bit draw is
-/// out of range with probability below 2^-32, so more than one retry means
-/// the random source is broken.
-const KEYGEN_ATTEMPTS: usize = 4;
-
-/// A fresh random non-zero scalar from the OS random source.
-fn random_secret() -> Option<sm2::SecretKey> {
-    let mut bytes = Zeroizing::new([0u8; SCALAR_LEN]);
-    for _ in 0..KEYGEN_ATTEMPTS {
-        crate::rand::fill(&mut bytes[..]).ok()?;
-        if let Ok(sk) = sm2::SecretKey::from_slice(&bytes[..]) {
-            return Some(sk);
-        }
-    }
-    None
-}
-
-/// Encodes a public key as an uncompressed point.
-fn encode_point(pk: &sm2::PublicKey) -> [u8; POINT_LEN] {
-    let mut out = [0u8; POINT_LEN];
-    out.copy_from_slice(pk.as_affine().to_sec1_point(false).as_bytes());
-    out
-}
-
-/// Parses and validates a peer's public point: uncompressed form only, on the
-/// curve, not the identity. SM2's cofactor is 1, so every such point is in the
-/// prime-order group.
-fn decode_point(bytes: &[u8]) -> Option<sm2::PublicKey> {
-    if bytes.len() != POINT_LEN || bytes[0] != 0x04 {
-        return None;
-    }
-    sm2::PublicKey::from_sec1_bytes(bytes).ok()
-}
-
-/// An ephemeral SM2 key pair for one curveSM2 key exchange.
-pub(crate) struct EphemeralKey {
-    secret: sm2::SecretKey,
-    public: [u8; POINT_LEN],
-}
+/// An ephemeral SM2 key pair for one curveSM2 key exchange (gm-sm2's
+/// constant-time ECDH).
+pub(crate) struct EphemeralKey(gm_sm2::ecdh::EphemeralSecret);
 
 impl EphemeralKey {
     /// Generates a key pair, or `None` if the OS random source failed.
     pub(crate) fn generate() -> Option<Self> {
-        let secret = random_secret()?;
-        let public = encode_point(&secret.public_key());
-        Some(Self { secret, public })
+        gm_sm2::ecdh::EphemeralSecret::generate().ok().map(Self)
     }
 
     /// Our public point, uncompressed.
     pub(crate) fn public(&self) -> &[u8; POINT_LEN] {
-        &self.public
+        self.0.public_key()
     }
 
     /// ECDH with the peer's point: the x coordinate of `d * Q`, or `None` if
-    /// the peer's point is invalid.
+    /// the peer's point is not an uncompressed point on the curve.
     pub(crate) fn agree(self, peer: &[u8]) -> Option<Zeroizing<[u8; SCALAR_LEN]>> {
-        let peer = decode_point(peer)?;
-        let shared = (peer.to_projective() * *self.secret.to_nonzero_scalar()).to_affine();
-        let mut out = Zeroizing::new([0u8; SCALAR_LEN]);
-        let mut x = shared.x();
-        out.copy_from_slice(&x[..]);
-        x.zeroize();
-        Some(out)
+        self.0.diffie_hellman(peer).ok()
     }
 }
 

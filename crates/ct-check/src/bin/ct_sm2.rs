@@ -12,7 +12,9 @@
 //!   `sign-k` (signing with a given secret nonce: GB/T 32918.5 Annex A),
 //!   `decrypt` (decryption of all five layouts, GB/T 32918.5 Annex C, plus a
 //!   tampered C3), `kex` (key exchange with secret static and ephemeral
-//!   keys, GB/T 32918.5 Annex B, both roles). Default: all of these.
+//!   keys, GB/T 32918.5 Annex B, both roles), `ecdh` (TLS curveSM2 ECDH:
+//!   public point and shared x from secret scalars, both sides).
+//!   Default: all of these.
 //!   `control` (only when named): the negative control, variable-time
 //!   verification (wNAF) of a signature marked secret, which memcheck must
 //!   report.
@@ -38,7 +40,7 @@ use gm_sm2::{
     DEFAULT_ID,
 };
 
-const PARTS: [&str; 5] = ["keygen", "sign", "sign-k", "decrypt", "kex"];
+const PARTS: [&str; 6] = ["keygen", "sign", "sign-k", "decrypt", "kex", "ecdh"];
 /// The negative control, run only when asked for: variable-time
 /// verification fed a secret-marked signature. Memcheck must report it,
 /// or the secrets are not reaching memcheck.
@@ -109,6 +111,15 @@ fn secret_key(hex: &str) -> PrivateKey {
     let pk = key.public_key().to_sec1_bytes();
     mark_public(&pk);
     key
+}
+
+/// The public key of `key` as the peer sees it: parsed from declassified
+/// bytes (a key derived from a secret-marked scalar stays marked inside the
+/// `PrivateKey`).
+fn public_of(key: &PrivateKey) -> PublicKey {
+    let bytes = key.public_key().to_sec1_bytes();
+    mark_public(&bytes);
+    PublicKey::from_sec1_bytes(&bytes).expect("valid public key")
 }
 
 fn keygen(rep: &mut Report) {
@@ -191,7 +202,8 @@ fn decrypt(rep: &mut Report) {
 fn kex(rep: &mut Report) {
     let key_a = secret_key(KEX_DA);
     let key_b = secret_key(KEX_DB);
-    let (pub_a, pub_b) = (*key_a.public_key(), *key_b.public_key());
+    let pub_a = public_of(&key_a);
+    let pub_b = public_of(&key_b);
     let (ra, rb) = (arr32(KEX_RA), arr32(KEX_RB));
     mark_secret(&ra);
     mark_secret(&rb);
@@ -228,6 +240,27 @@ fn kex(rep: &mut Report) {
     rep.check(sb[..] == unhex(KEX_SB)[..], "Annex B S_B");
     rep.check(out_a.verify_peer_confirmation(&sb).is_ok(), "A accepts S_B");
     rep.check(out_b.verify_peer_confirmation(&sa).is_ok(), "B accepts S_A");
+}
+
+fn ecdh(rep: &mut Report) {
+    // Two secret scalars (the Annex B ephemeral keys, used here as plain
+    // ECDH secrets); each side's public point is declassified as it goes
+    // on the wire.
+    let (a, b) = (arr32(KEX_RA), arr32(KEX_RB));
+    mark_secret(&a);
+    mark_secret(&b);
+    let alice = hazmat::ecdh_with_secret(black_box(&a)).expect("secret a");
+    let bob = hazmat::ecdh_with_secret(black_box(&b)).expect("secret b");
+    let (pa, pb) = (*alice.public_key(), *bob.public_key());
+    mark_public(&pa);
+    mark_public(&pb);
+    let za = alice.diffie_hellman(&pb).expect("A shared");
+    let zb = bob.diffie_hellman(&pa).expect("B shared");
+    mark_public(&za[..]);
+    mark_public(&zb[..]);
+    rep.absorb(&pa);
+    rep.absorb(&za[..]);
+    rep.check(za[..] == zb[..], "both sides derive the same x");
 }
 
 fn control(rep: &mut Report) {
@@ -286,6 +319,7 @@ fn main() -> ExitCode {
             "sign-k" => sign_k(&mut rep),
             "decrypt" => decrypt(&mut rep),
             "kex" => kex(&mut rep),
+            "ecdh" => ecdh(&mut rep),
             _ => control(&mut rep),
         }
         println!("digest sm2 {part} {:016x}", rep.digest);

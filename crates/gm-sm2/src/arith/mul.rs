@@ -1,0 +1,344 @@
+//! Scalar multiplication.
+//!
+//! * [`mul_base`]: k·G, constant time. A fixed-base comb over signed
+//!   (Booth) 6-bit digits: 43 windows, each with its own table of
+//!   j·2^(6i)·G for j = 1..=32 in affine form, so the whole product is 43
+//!   mixed additions and no doublings. Each table entry is read by a scan
+//!   of all 32 entries with masks; a negative digit negates y with a mask.
+//! * [`mul_var`]: k·P, constant time. Signed 5-bit windows over a table of
+//!   1..=16 P, five doublings and one complete addition per window.
+//! * [`mul_double_vartime`]: s·G + t·P for signature verification, public
+//!   inputs only: the comb for s·G, a width-5 wNAF for t·P.
+//!
+//! Scalars are 32-byte big-endian values below the group order; they are
+//! recoded into digits without branches, and the digits are zeroized.
+
+use std::sync::OnceLock;
+
+use zeroize::Zeroize;
+
+use super::field::limbs_from_be;
+use super::point::{batch_to_affine, Affine, Jacobian, G};
+
+/// Comb window width for k·G.
+const BASE_W: usize = 6;
+/// Number of comb windows: 6 × 43 = 258 bits covers 256 bits plus the
+/// Booth carry.
+const BASE_WINDOWS: usize = 43;
+/// Entries per comb table: digits 1..=2^(w-1).
+const BASE_ENTRIES: usize = 1 << (BASE_W - 1);
+
+/// Window width for k·P.
+const VAR_W: usize = 5;
+const VAR_WINDOWS: usize = 52;
+const VAR_ENTRIES: usize = 1 << (VAR_W - 1);
+
+type CombTable = [[Affine; BASE_ENTRIES]; BASE_WINDOWS];
+
+/// The comb tables, built on first use (about 1,400 point additions and
+/// one inversion; public data).
+fn comb_table() -> &'static CombTable {
+    static TABLE: OnceLock<Box<CombTable>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut jac = Vec::with_capacity(BASE_WINDOWS * BASE_ENTRIES);
+        let mut base = Jacobian::from_affine(&G); // 2^(6i)·G
+        for _ in 0..BASE_WINDOWS {
+            let mut acc = base;
+            jac.push(acc);
+            for _ in 1..BASE_ENTRIES {
+                acc = acc.add_vartime(&base);
+                jac.push(acc);
+            }
+            for _ in 0..BASE_W {
+                base = base.double();
+            }
+        }
+        let affine = batch_to_affine(&jac);
+        let mut table = Box::new([[Affine::default(); BASE_ENTRIES]; BASE_WINDOWS]);
+        for (i, row) in table.iter_mut().enumerate() {
+            row.copy_from_slice(&affine[i * BASE_ENTRIES..(i + 1) * BASE_ENTRIES]);
+        }
+        table
+    })
+}
+
+/// Bit `i` of the little-endian limbs (0 beyond the top).
+#[inline(always)]
+fn bit(limbs: &[u64; 4], i: usize) -> u64 {
+    if i >= 256 {
+        0
+    } else {
+        (limbs[i / 64] >> (i % 64)) & 1
+    }
+}
+
+/// The (w+1)-bit window of `limbs` whose lowest bit is bit `start - 1`
+/// (bit -1 counts as 0). The positions are public; only values are secret.
+#[inline(always)]
+fn window(limbs: &[u64; 4], start: usize, w: usize) -> u64 {
+    let mut v = 0u64;
+    for j in 0..=w {
+        let pos = start + j;
+        if pos >= 1 {
+            v |= bit(limbs, pos - 1) << j;
+        }
+    }
+    v
+}
+
+/// Booth recoding of a (w+1)-bit window: returns (|digit|, negative mask).
+/// Digit = b[-1] + b[0] + 2 b[1] + ... + 2^(w-2) b[w-2] - 2^(w-1) b[w-1],
+/// in [-2^(w-1), 2^(w-1)]. Branch-free.
+#[inline(always)]
+fn booth(v: u64, w: usize) -> (u64, u64) {
+    // The barrier keeps the mask opaque, so its uses stay masked selects.
+    let neg = core::hint::black_box(0u64.wrapping_sub((v >> w) & 1));
+    let flipped = ((1u64 << (w + 1)) - 1 - v) & neg | v & !neg;
+    let mag = (flipped >> 1) + (flipped & 1);
+    (mag, neg)
+}
+
+/// All ones if a == b; constant time.
+#[inline(always)]
+fn eq_mask(a: u64, b: u64) -> u64 {
+    let x = a ^ b;
+    // x | -x has its top bit set iff x != 0; opaque to the optimiser.
+    core::hint::black_box(((x | x.wrapping_neg()) >> 63).wrapping_sub(1))
+}
+
+/// Reads `table[mag - 1]` by scanning every entry; (0, 0) if mag = 0.
+#[inline(always)]
+fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
+    let mut out = [0u64; 8];
+    for (j, entry) in table.iter().enumerate() {
+        let m = eq_mask(mag, j as u64 + 1);
+        for k in 0..4 {
+            out[k] |= entry.x.0[k] & m;
+            out[k + 4] |= entry.y.0[k] & m;
+        }
+    }
+    let p = Affine {
+        x: super::field::Fe([out[0], out[1], out[2], out[3]]),
+        y: super::field::Fe([out[4], out[5], out[6], out[7]]),
+    };
+    out.zeroize();
+    p
+}
+
+/// Reads `table[mag - 1]` by scanning every entry; infinity if mag = 0.
+#[inline(always)]
+fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
+    let mut out = Jacobian::INFINITY;
+    for (j, entry) in table.iter().enumerate() {
+        let m = eq_mask(mag, j as u64 + 1);
+        out = Jacobian::select(&out, entry, m);
+    }
+    out
+}
+
+/// k·G in constant time. `k` is big-endian and must be below the group
+/// order n; k = 0 gives infinity.
+pub(crate) fn mul_base(k: &[u8; 32]) -> Jacobian {
+    let table = comb_table();
+    let mut limbs = limbs_from_be(k);
+    let mut acc = Jacobian::INFINITY;
+    for (i, row) in table.iter().enumerate() {
+        let (mag, neg) = booth(window(&limbs, BASE_W * i, BASE_W), BASE_W);
+        let q = lookup_affine(row, mag).cond_neg(neg);
+        // For 0 < k < n the partial sum never equals ±q (its magnitude
+        // stays below 2^(6i) ≤ |digit|·2^(6i), and below n), so the
+        // incomplete mixed addition is exact; an infinite partial sum
+        // (all lower digits zero) is handled inside.
+        acc = acc.add_affine_ct(&q, eq_mask(mag, 0));
+    }
+    limbs.zeroize();
+    acc
+}
+
+/// (n - 1) / 2, least significant limb first.
+const HALF_N: [u64; 4] = [
+    0xa9dd_fa04_9cea_a091,
+    0xb901_efb5_90e3_0295,
+    0xffff_ffff_ffff_ffff,
+    0x7fff_ffff_7fff_ffff,
+];
+/// The group order n, least significant limb first.
+const N: [u64; 4] = [
+    0x53bb_f409_39d5_4123,
+    0x7203_df6b_21c6_052b,
+    0xffff_ffff_ffff_ffff,
+    0xffff_fffe_ffff_ffff,
+];
+
+/// a - b over four limbs with the final borrow (0 or 1); branch-free.
+#[inline(always)]
+fn sub4(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
+    let mut out = [0u64; 4];
+    let mut borrow = 0u64;
+    for i in 0..4 {
+        let (d, b1) = a[i].overflowing_sub(b[i]);
+        let (d, b2) = d.overflowing_sub(borrow);
+        out[i] = d;
+        borrow = (b1 | b2) as u64;
+    }
+    (out, borrow)
+}
+
+/// Replaces k (< n) by n - k when k > (n-1)/2, in constant time; returns
+/// the all-ones mask when it did (the product must then be negated).
+#[inline(always)]
+fn fold_to_lower_half(limbs: &mut [u64; 4]) -> u64 {
+    let (_, high) = sub4(&HALF_N, limbs);
+    let mask = core::hint::black_box(0u64.wrapping_sub(high));
+    let (mut neg, _) = sub4(&N, limbs);
+    for i in 0..4 {
+        limbs[i] ^= (limbs[i] ^ neg[i]) & mask;
+    }
+    neg.zeroize();
+    mask
+}
+
+/// k·P in constant time (for secret k; P public or secret). `k` is
+/// big-endian and must be below the group order.
+///
+/// k is first folded into [0, (n-1)/2] (k or n - k, negating the result),
+/// which rules out the doubling case of the window additions: at window
+/// i ≥ 1 the partial sum's multiple of P is below n/32 in magnitude and a
+/// multiple of 32, so never ±digit; at window 0 a collision would need
+/// k = n - 2|d0| ≥ n - 32. So the additions only handle infinity.
+pub(crate) fn mul_var(k: &[u8; 32], p: &Affine) -> Jacobian {
+    let mut table = [Jacobian::INFINITY; VAR_ENTRIES];
+    table[0] = Jacobian::from_affine(p);
+    for j in 1..VAR_ENTRIES {
+        // (j+1)·P: doubling for even multiples, adding P for odd ones.
+        // Complete addition keeps this exact for any P.
+        table[j] = if (j + 1) % 2 == 0 {
+            table[j / 2].double()
+        } else {
+            table[j - 1].add_ct(&table[0])
+        };
+    }
+    let mut limbs = limbs_from_be(k);
+    let negate = fold_to_lower_half(&mut limbs);
+    let (mag, _) = booth(window(&limbs, VAR_W * (VAR_WINDOWS - 1), VAR_W), VAR_W);
+    let mut acc = lookup_jacobian(&table, mag);
+    for i in (0..VAR_WINDOWS - 1).rev() {
+        for _ in 0..VAR_W {
+            acc = acc.double();
+        }
+        let (mag, neg) = booth(window(&limbs, VAR_W * i, VAR_W), VAR_W);
+        let q = lookup_jacobian(&table, mag).cond_neg(neg);
+        acc = acc.add_ct_distinct(&q);
+    }
+    let acc = acc.cond_neg(negate);
+    limbs.zeroize();
+    for t in table.iter_mut() {
+        t.x.0.zeroize();
+        t.y.0.zeroize();
+        t.z.0.zeroize();
+    }
+    acc
+}
+
+/// Width-5 non-adjacent form of a public scalar: digits odd in [-15, 15]
+/// or zero, least significant first.
+fn wnaf(k: &[u8; 32]) -> [i8; 257] {
+    let limbs = limbs_from_be(k);
+    // 5 limbs so the running value can absorb a carry past bit 255.
+    let mut v = [limbs[0], limbs[1], limbs[2], limbs[3], 0];
+    let mut out = [0i8; 257];
+    let mut i = 0;
+    while v.iter().any(|&l| l != 0) && i < out.len() {
+        if v[0] & 1 == 1 {
+            let mut d = (v[0] & 31) as i64;
+            if d > 16 {
+                d -= 32;
+            }
+            out[i] = d as i8;
+            // v -= d
+            if d > 0 {
+                sub_small(&mut v, d as u64);
+            } else {
+                add_small(&mut v, (-d) as u64);
+            }
+        }
+        shr1(&mut v);
+        i += 1;
+    }
+    out
+}
+
+fn sub_small(v: &mut [u64; 5], d: u64) {
+    let mut borrow = d;
+    for l in v.iter_mut() {
+        let (r, b) = l.overflowing_sub(borrow);
+        *l = r;
+        borrow = b as u64;
+        if borrow == 0 {
+            break;
+        }
+    }
+}
+
+fn add_small(v: &mut [u64; 5], d: u64) {
+    let mut carry = d;
+    for l in v.iter_mut() {
+        let (r, c) = l.overflowing_add(carry);
+        *l = r;
+        carry = c as u64;
+        if carry == 0 {
+            break;
+        }
+    }
+}
+
+fn shr1(v: &mut [u64; 5]) {
+    for i in 0..5 {
+        v[i] >>= 1;
+        if i + 1 < 5 {
+            v[i] |= v[i + 1] << 63;
+        }
+    }
+}
+
+/// s·G + t·P in variable time, for signature verification (public inputs
+/// only). Both scalars big-endian, below the group order.
+pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jacobian {
+    // s·G from the comb tables, reading entries directly.
+    let table = comb_table();
+    let limbs = limbs_from_be(s);
+    let mut sg = Jacobian::INFINITY;
+    for (i, row) in table.iter().enumerate() {
+        let (mag, neg) = booth(window(&limbs, BASE_W * i, BASE_W), BASE_W);
+        if mag != 0 {
+            let mut q = row[mag as usize - 1];
+            if neg != 0 {
+                q = q.neg();
+            }
+            sg = sg.add_affine_vartime(&q);
+        }
+    }
+
+    // t·P with wNAF over the odd multiples P, 3P, ..., 15P.
+    let p1 = Jacobian::from_affine(p);
+    let p2 = p1.double();
+    let mut odd = [p1; 8];
+    for j in 1..8 {
+        odd[j] = odd[j - 1].add_vartime(&p2);
+    }
+    let digits = wnaf(t);
+    let top = digits.iter().rposition(|&d| d != 0);
+    let mut tp = Jacobian::INFINITY;
+    if let Some(top) = top {
+        for i in (0..=top).rev() {
+            tp = tp.double();
+            let d = digits[i];
+            if d > 0 {
+                tp = tp.add_vartime(&odd[(d as usize) / 2]);
+            } else if d < 0 {
+                tp = tp.add_vartime(&odd[(-d as usize) / 2].cond_neg(u64::MAX));
+            }
+        }
+    }
+    sg.add_vartime(&tp)
+}
