@@ -14,6 +14,7 @@ mod outcome;
 mod pki;
 mod rotate;
 mod speed;
+mod speed_tls;
 mod vectors;
 
 mod connect;

@@ -25,6 +25,10 @@ pub const ALGORITHMS: &[&str] = &[
     "hmac-sm3",
     "sm2-sign",
     "sm2-verify",
+    "sm2-verify-precomputed",
+    "sm2-ecdh",
+    "tls13-handshake-gm",
+    "tls13-handshake-aws-lc",
 ];
 
 /// Message size for the SM2 signature measurements (the message is hashed
@@ -140,6 +144,24 @@ pub fn measure(
     if algorithm.starts_with("sm2-") {
         return measure_sm2(algorithm, size, secs);
     }
+    if algorithm.starts_with("tls13-handshake-") {
+        let (pair, label) = crate::speed_tls::pair_for(algorithm)?;
+        let mut buf = Vec::new();
+        // One checked handshake first, so a broken configuration is an
+        // error and not a panic inside the timing loop.
+        crate::speed_tls::handshake(&pair, &mut buf)
+            .map_err(|e| SpeedError::Backend(format!("TLS handshake failed: {e}")))?;
+        let ops = rate(secs, || {
+            crate::speed_tls::handshake(&pair, &mut buf).expect("checked above");
+        });
+        return Ok(Measurement {
+            algorithm: algorithm.to_string(),
+            backend: label.into(),
+            size: 0,
+            unit: "handshakes/s".into(),
+            value: ops,
+        });
+    }
     let key = [0x5au8; 16];
     let sm4 =
         Sm4::new_with_backend(&key, backend).map_err(|e| SpeedError::Backend(e.to_string()))?;
@@ -241,6 +263,28 @@ fn measure_sm2(algorithm: &str, size: usize, secs: f64) -> Result<Measurement, S
                 .verify_message(black_box(&msg), &sig)
                 .expect("valid signature");
         }),
+        "sm2-verify-precomputed" => {
+            // The same key with its tables built once, outside the timing
+            // (a long-lived key: VerifyingKey::precompute).
+            let mut verifier = verifier.clone();
+            verifier.precompute();
+            rate(secs, || {
+                verifier
+                    .verify_message(black_box(&msg), &sig)
+                    .expect("valid signature");
+            })
+        }
+        "sm2-ecdh" => {
+            // One side of a curveSM2 key share: a fresh key pair and the
+            // shared secret with the peer's point.
+            let peer = *gm_sm2::ecdh::EphemeralSecret::generate()
+                .map_err(fail)?
+                .public_key();
+            rate(secs, || {
+                let own = gm_sm2::ecdh::EphemeralSecret::generate().expect("OS RNG");
+                black_box(own.diffie_hellman(black_box(&peer)).expect("valid point"));
+            })
+        }
         other => return Err(SpeedError::UnknownAlgorithm(other.to_string())),
     };
     Ok(Measurement {
@@ -262,7 +306,8 @@ pub fn uses_sm4(algorithm: &str) -> bool {
 pub struct SpeedArgs {
     /// Algorithms to measure (default: all): sm4-ecb, sm4-cbc-encrypt, sm4-ctr,
     /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3,
-    /// sm2-sign, sm2-verify.
+    /// sm2-sign, sm2-verify, sm2-verify-precomputed, sm2-ecdh,
+    /// tls13-handshake-gm, tls13-handshake-aws-lc.
     pub algorithms: Vec<String>,
     /// SM4 backend: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto, or `all` for every
     /// backend this CPU supports (default: the detected one).
@@ -337,7 +382,7 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
                 flags.join(" ")
             }
         );
-        print!("{:<16} {:<12}", "algorithm", "backend");
+        print!("{:<22} {:<24}", "algorithm", "backend");
         for s in &args.sizes {
             print!(" {:>11}", format!("{s} B"));
         }
@@ -355,17 +400,21 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
             let mut row = Vec::new();
             if a.starts_with("sm2-") {
                 row.push(measure(a, b, SM2_MESSAGE_SIZE, args.seconds)?);
+            } else if a.starts_with("tls13-") {
+                row.push(measure(a, b, 1, args.seconds)?);
             } else {
                 for &size in &args.sizes {
                     row.push(measure(a, b, size, args.seconds)?);
                 }
             }
             if !args.json {
-                print!("{:<16} {:<12}", a, row[0].backend);
+                print!("{:<22} {:<24}", a, row[0].backend);
                 for m in &row {
                     print!(" {:>11.1}", m.value);
                 }
-                if row[0].unit != "MB/s" {
+                if row[0].unit == "handshakes/s" {
+                    print!("   (handshakes/s, full TLS 1.3, in memory)");
+                } else if row[0].unit != "MB/s" {
                     print!("   ({}, {}-byte message)", row[0].unit, row[0].size);
                 }
                 println!();

@@ -68,16 +68,81 @@ pub(crate) fn verify(id: &str, public: &[u8], message: &[u8], signature_der: &[u
     if public.len() != POINT_LEN || public[0] != 0x04 {
         return false;
     }
-    let Ok(pk) = gm_sm2::PublicKey::from_sec1_bytes(public) else {
-        return false;
-    };
-    let Ok(vk) = gm_sm2::VerifyingKey::new(&pk, id.as_bytes()) else {
-        return false;
-    };
     let Ok(sig) = gm_sm2::Signature::from_der(signature_der) else {
         return false;
     };
+    let Some(vk) = verifying_key(id, public) else {
+        return false;
+    };
     vk.verify_message(message, &sig).is_ok()
+}
+
+/// How many keys keep precomputed verification tables (88 KiB each).
+const CACHED_KEYS: usize = 16;
+/// How many keys seen once are remembered (a key gets tables on its
+/// second verification, so one-off keys never pay for them).
+const SEEN_KEYS: usize = 64;
+
+/// Keys that verify again and again (the CA and intermediate keys of a
+/// chain, the CertificateVerify key of a server one reconnects to) keep
+/// gm-sm2's precomputed tables, which make verification several times
+/// faster. Public data only; least recently used first out.
+/// `RUSTLS_GM_VERIFY_CACHE=0` turns the cache off (for measurements).
+struct KeyCache {
+    /// (point || id, precomputed key), most recently used last.
+    keys: Vec<(Vec<u8>, gm_sm2::VerifyingKey)>,
+    /// point || id of keys seen once, oldest first.
+    seen: Vec<Vec<u8>>,
+}
+
+static KEY_CACHE: std::sync::Mutex<KeyCache> = std::sync::Mutex::new(KeyCache {
+    keys: Vec::new(),
+    seen: Vec::new(),
+});
+
+fn cache_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("RUSTLS_GM_VERIFY_CACHE").map_or(true, |v| v != "0"))
+}
+
+/// A verifying key for `public` and `id`, with precomputed tables when the
+/// key has been seen before.
+fn verifying_key(id: &str, public: &[u8]) -> Option<gm_sm2::VerifyingKey> {
+    let mut tag = public.to_vec();
+    tag.extend_from_slice(id.as_bytes());
+    let mut precompute = false;
+    if cache_enabled() {
+        let mut cache = KEY_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pos) = cache.keys.iter().position(|(t, _)| *t == tag) {
+            let entry = cache.keys.remove(pos);
+            let vk = entry.1.clone();
+            cache.keys.push(entry);
+            return Some(vk);
+        }
+        if let Some(pos) = cache.seen.iter().position(|t| *t == tag) {
+            cache.seen.remove(pos);
+            precompute = true;
+        } else {
+            if cache.seen.len() == SEEN_KEYS {
+                cache.seen.remove(0);
+            }
+            cache.seen.push(tag.clone());
+        }
+    }
+    let pk = gm_sm2::PublicKey::from_sec1_bytes(public).ok()?;
+    let mut vk = gm_sm2::VerifyingKey::new(&pk, id.as_bytes()).ok()?;
+    if precompute {
+        // Built outside the lock: about half a millisecond.
+        vk.precompute();
+        let mut cache = KEY_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if !cache.keys.iter().any(|(t, _)| *t == tag) {
+            if cache.keys.len() == CACHED_KEYS {
+                cache.keys.remove(0);
+            }
+            cache.keys.push((tag, vk.clone()));
+        }
+    }
+    Some(vk)
 }
 
 /// Decrypts a password-protected SM2 key file (PEM or DER encrypted PKCS#8,
@@ -274,5 +339,38 @@ mod tests {
         assert!(!verify("alice", &public, b"msh", &sig));
         assert!(!verify("alice", &public[..64], b"msg", &sig));
         assert!(!verify("alice", &public, b"msg", &sig[..sig.len() - 1]));
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn cached_keys_verify_like_fresh_ones() {
+        let key = gm_sm2::PrivateKey::generate().unwrap();
+        let public = key.public_key().to_sec1_bytes();
+        let signer = gm_sm2::SigningKey::new(&key, gm_sm2::TLS13_ID).unwrap();
+        let id = std::str::from_utf8(gm_sm2::TLS13_ID).unwrap();
+        // First sighting: plain; second: tables built; later: cache hits.
+        for round in 0..5u8 {
+            let msg = [round; 40];
+            let sig = signer.sign_message(&msg).unwrap().to_der();
+            assert!(verify(id, &public, &msg, &sig), "round {round}");
+            assert!(
+                !verify(id, &public, &[round ^ 1; 40], &sig),
+                "round {round}"
+            );
+            // The same key under another ID is another cache entry and fails.
+            assert!(!verify("1234567812345678", &public, &msg, &sig));
+        }
+        let cache = KEY_CACHE.lock().unwrap();
+        assert!(
+            cache_enabled()
+                == cache
+                    .keys
+                    .iter()
+                    .any(|(t, vk)| t.starts_with(&public) && vk.is_precomputed())
+        );
     }
 }

@@ -19,7 +19,7 @@ pub(crate) mod point;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::{AffinePoint, FieldBytes};
 
-pub(crate) use mul::{mul_base, mul_double_vartime, mul_var};
+pub(crate) use mul::{mul_base, mul_double_vartime, mul_double_vartime_table, mul_var, PointTable};
 pub(crate) use point::{Affine, Jacobian};
 
 /// The group order n, big-endian.

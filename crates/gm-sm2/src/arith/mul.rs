@@ -35,13 +35,29 @@ const VAR_ENTRIES: usize = 1 << (VAR_W - 1);
 
 type CombTable = [[Affine; BASE_ENTRIES]; BASE_WINDOWS];
 
-/// The comb tables, built on first use (about 1,400 point additions and
-/// one inversion; public data).
+/// The comb tables of G, built on first use (about 1,400 point additions
+/// and one inversion; public data).
 fn comb_table() -> &'static CombTable {
     static TABLE: OnceLock<Box<CombTable>> = OnceLock::new();
-    TABLE.get_or_init(|| {
+    TABLE.get_or_init(|| build_comb(&G))
+}
+
+/// A public point's comb tables (j·2^(6i)·P, 88 KiB), for repeated
+/// variable-time multiplications by the same point (signature verification
+/// with a long-lived key).
+pub(crate) struct PointTable(Box<CombTable>);
+
+impl PointTable {
+    pub(crate) fn new(p: &Affine) -> PointTable {
+        PointTable(build_comb(p))
+    }
+}
+
+/// Comb tables for `point` (public): 43 windows of j·2^(6i)·point.
+fn build_comb(point: &Affine) -> Box<CombTable> {
+    {
         let mut jac = Vec::with_capacity(BASE_WINDOWS * BASE_ENTRIES);
-        let mut base = Jacobian::from_affine(&G); // 2^(6i)·G
+        let mut base = Jacobian::from_affine(point); // 2^(6i)·point
         for _ in 0..BASE_WINDOWS {
             let mut acc = base;
             jac.push(acc);
@@ -59,7 +75,7 @@ fn comb_table() -> &'static CombTable {
             row.copy_from_slice(&affine[i * BASE_ENTRIES..(i + 1) * BASE_ENTRIES]);
         }
         table
-    })
+    }
 }
 
 /// Bit `i` of the little-endian limbs (0 beyond the top).
@@ -301,13 +317,9 @@ fn shr1(v: &mut [u64; 5]) {
     }
 }
 
-/// s·G + t·P in variable time, for signature verification (public inputs
-/// only). Both scalars big-endian, below the group order.
-pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jacobian {
-    // s·G from the comb tables, reading entries directly.
-    let table = comb_table();
-    let limbs = limbs_from_be(s);
-    let mut sg = Jacobian::INFINITY;
+/// acc + k·(the table's point) with the comb, variable time (public k).
+fn comb_vartime(table: &CombTable, k: &[u8; 32], mut acc: Jacobian) -> Jacobian {
+    let limbs = limbs_from_be(k);
     for (i, row) in table.iter().enumerate() {
         let (mag, neg) = booth(window(&limbs, BASE_W * i, BASE_W), BASE_W);
         if mag != 0 {
@@ -315,9 +327,24 @@ pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jaco
             if neg != 0 {
                 q = q.neg();
             }
-            sg = sg.add_affine_vartime(&q);
+            acc = acc.add_affine_vartime(&q);
         }
     }
+    acc
+}
+
+/// s·G + t·P in variable time from P's precomputed comb tables: no
+/// doublings at all, 86 mixed additions at most.
+pub(crate) fn mul_double_vartime_table(s: &[u8; 32], t: &[u8; 32], p: &PointTable) -> Jacobian {
+    let sg = comb_vartime(comb_table(), s, Jacobian::INFINITY);
+    comb_vartime(&p.0, t, sg)
+}
+
+/// s·G + t·P in variable time, for signature verification (public inputs
+/// only). Both scalars big-endian, below the group order.
+pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jacobian {
+    // s·G from the comb tables, reading entries directly.
+    let sg = comb_vartime(comb_table(), s, Jacobian::INFINITY);
 
     // t·P with wNAF over the odd multiples P, 3P, ..., 15P.
     let p1 = Jacobian::from_affine(p);

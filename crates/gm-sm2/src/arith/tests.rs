@@ -273,15 +273,31 @@ fn double_base_matches_rustcrypto() {
         let t = to_be32(&rng.below(&n));
         let p_scalar = Scalar::from(1000u64 + i as u64);
         let p = ProjectivePoint::mul_by_generator(&p_scalar);
-        let ours = mul_double_vartime(&s, &t, &Affine::from_sm2(&p.to_affine()));
+        let p_ours = Affine::from_sm2(&p.to_affine());
+        let ours = mul_double_vartime(&s, &t, &p_ours);
         let theirs = ProjectivePoint::mul_by_generator(&sm2_scalar(&s)) + p * sm2_scalar(&t);
         assert_eq!(ours.to_affine().unwrap().to_xy_bytes(), xy_of(&theirs));
+        if i % 10 == 0 {
+            // The precomputed-table path gives the same point.
+            let table = PointTable::new(&p_ours);
+            let ours = mul_double_vartime_table(&s, &t, &table);
+            assert_eq!(ours.to_affine().unwrap().to_xy_bytes(), xy_of(&theirs));
+        }
     }
     // s·G + t·P = infinity when P = G and t = n - s.
     let s = to_be32(&BigUint::from(77u8));
     let t = to_be32(&(big(N_HEX) - 77u8));
     let g = Affine::from_sm2(&ProjectivePoint::GENERATOR.to_affine());
     assert!(mul_double_vartime(&s, &t, &g).to_affine().is_none());
+    let g_table = PointTable::new(&g);
+    assert!(mul_double_vartime_table(&s, &t, &g_table)
+        .to_affine()
+        .is_none());
+    let ours = mul_double_vartime_table(&s, &s, &g_table)
+        .to_affine()
+        .unwrap();
+    let theirs = ProjectivePoint::mul_by_generator(&Scalar::from(154u64));
+    assert_eq!(ours.to_xy_bytes(), xy_of(&theirs));
     // And the doubling case: P = G, s = t.
     let ours = mul_double_vartime(&s, &s, &g).to_affine().unwrap();
     let theirs = ProjectivePoint::mul_by_generator(&Scalar::from(154u64));

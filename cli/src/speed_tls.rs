@@ -1,0 +1,127 @@
+//! `gmkit speed tls13-handshake-gm tls13-handshake-aws-lc`: full TLS 1.3
+//! handshakes per second, in memory (a rustls client and server pumping
+//! bytes to each other, both in this thread), for
+//!
+//! * `tls13-handshake-gm`: TLS_SM4_GCM_SM3 + curveSM2 + an SM2 chain
+//!   (rustls-gm's provider), and
+//! * `tls13-handshake-aws-lc`: TLS13_AES_128_GCM_SHA256 + X25519 + an
+//!   ECDSA P-256 chain (rustls's aws-lc-rs provider), the baseline of
+//!   issue #6, measured in the same run.
+//!
+//! Both use a leaf + intermediate chain below a root (so the client checks
+//! two certificate signatures and CertificateVerify), no client
+//! certificate, no resumption and no tickets: every handshake is full.
+
+use std::sync::Arc;
+
+use gm_pki::{quick, KeyAlgorithm, Profile};
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::version::TLS13;
+use rustls::{
+    ClientConfig, ClientConnection, ConnectionCommon, RootCertStore, ServerConfig,
+    ServerConnection, SideData,
+};
+
+use crate::speed::SpeedError;
+
+/// A client and a server configuration that fit each other.
+pub struct Pair {
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+}
+
+fn setup(msg: impl std::fmt::Display) -> SpeedError {
+    SpeedError::Backend(format!("TLS set-up failed: {msg}"))
+}
+
+fn pair(provider: CryptoProvider, alg: KeyAlgorithm) -> Result<Pair, SpeedError> {
+    let chain = quick::self_signed_chain(alg, "localhost", Profile::TlsServer).map_err(setup)?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(chain.leaf_chain_pem().as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(setup)?;
+    let key_pem = chain.leaf_key.to_pkcs8_pem().map_err(setup)?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(setup)?;
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(chain.root.to_der().to_vec()))
+        .map_err(setup)?;
+    let provider = Arc::new(provider);
+    let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&TLS13])
+        .map_err(setup)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(setup)?;
+    server.send_tls13_tickets = 0;
+    let mut client = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&TLS13])
+        .map_err(setup)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.resumption = rustls::client::Resumption::disabled();
+    Ok(Pair {
+        client: Arc::new(client),
+        server: Arc::new(server),
+    })
+}
+
+/// The configuration pair measured by `algorithm`, and its label.
+pub fn pair_for(algorithm: &str) -> Result<(Pair, &'static str), SpeedError> {
+    match algorithm {
+        "tls13-handshake-gm" => {
+            let mut p = rustls_gm::provider();
+            p.cipher_suites = vec![rustls_gm::suites::TLS13_SM4_GCM_SM3];
+            p.kx_groups = vec![rustls_gm::kx_group::CURVE_SM2];
+            Ok((pair(p, KeyAlgorithm::Sm2)?, "sm4gcm-sm3/curvesm2/sm2"))
+        }
+        "tls13-handshake-aws-lc" => {
+            let mut p = aws_lc_rs::default_provider();
+            p.cipher_suites = vec![aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256];
+            p.kx_groups = vec![aws_lc_rs::kx_group::X25519];
+            Ok((pair(p, KeyAlgorithm::P256)?, "aes128gcm/x25519/p256"))
+        }
+        other => Err(SpeedError::UnknownAlgorithm(other.to_string())),
+    }
+}
+
+/// Moves every pending TLS byte from `from` to `to` and processes it.
+fn transfer<A: SideData, B: SideData>(
+    from: &mut ConnectionCommon<A>,
+    to: &mut ConnectionCommon<B>,
+    buf: &mut Vec<u8>,
+) -> Result<usize, rustls::Error> {
+    buf.clear();
+    while from.wants_write() {
+        from.write_tls(buf)
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+    }
+    let mut rd = &buf[..];
+    while !rd.is_empty() {
+        to.read_tls(&mut rd)
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        to.process_new_packets()?;
+    }
+    Ok(buf.len())
+}
+
+/// One full handshake, in memory.
+pub fn handshake(pair: &Pair, buf: &mut Vec<u8>) -> Result<(), rustls::Error> {
+    let name =
+        ServerName::try_from("localhost").map_err(|e| rustls::Error::General(e.to_string()))?;
+    let mut client = ClientConnection::new(Arc::clone(&pair.client), name)?;
+    let mut server = ServerConnection::new(Arc::clone(&pair.server))?;
+    loop {
+        let moved =
+            transfer(&mut client, &mut server, buf)? + transfer(&mut server, &mut client, buf)?;
+        if moved == 0 {
+            break;
+        }
+    }
+    if client.is_handshaking() || server.is_handshaking() {
+        return Err(rustls::Error::General("handshake did not complete".into()));
+    }
+    Ok(())
+}
