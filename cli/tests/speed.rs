@@ -37,6 +37,7 @@ fn every_algorithm_reports_in_json() {
         "sm3",
         "hmac-sm3",
         "sm2-sign",
+        "sm2-sign-pooled",
         "sm2-verify",
         "sm2-verify-precomputed",
         "sm2-ecdh",

@@ -61,6 +61,7 @@ mod kex;
 mod key;
 mod oid;
 mod pbes2;
+mod pool;
 mod sign;
 
 pub use encrypt::{Ciphertext, CiphertextFormat};

@@ -95,6 +95,12 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// A signature from scalars the signer has already checked to be in
+    /// [1, n-1].
+    pub(crate) fn from_valid_scalars(r: [u8; 32], s: [u8; 32]) -> Self {
+        Signature { r, s }
+    }
+
     /// Length of the fixed `r || s` encoding.
     pub const BYTE_LEN: usize = 64;
 
@@ -214,10 +220,10 @@ impl SignatureEncoding for Signature {
 /// d (HMAC-SM3 with its padded key blocks absorbed once per key), zeroized
 /// on drop.
 #[derive(Clone)]
-struct SignerSecrets {
-    d: Scalar,
-    d_plus_1_inv: Scalar,
-    nonce_prf: HmacSm3,
+pub(crate) struct SignerSecrets {
+    pub(crate) d: Scalar,
+    pub(crate) d_plus_1_inv: Scalar,
+    pub(crate) nonce_prf: HmacSm3,
 }
 
 impl Drop for SignerSecrets {
@@ -240,6 +246,9 @@ pub struct SigningKey {
     key: PrivateKey,
     secrets: SignerSecrets,
     verifying: VerifyingKey,
+    /// Precomputed (k, x1) pairs when the nonce pool is on (shared by
+    /// clones; each pair is taken out once).
+    pool: Option<std::sync::Arc<std::sync::Mutex<crate::pool::NoncePool>>>,
 }
 
 impl SigningKey {
@@ -260,7 +269,30 @@ impl SigningKey {
                 nonce_prf,
             },
             verifying: VerifyingKey::new(key.public_key(), id)?,
+            pool: None,
         })
+    }
+
+    /// Turns on batched nonce precomputation: nonces are drawn 32 at a
+    /// time, their points [k]G computed together and brought to affine
+    /// form with one shared inversion, and each signature takes one
+    /// (k, x1) pair out of the pool, so signing skips the scalar
+    /// multiplication's inversion and most of its overhead.
+    ///
+    /// The trade-off: pooled nonces are drawn before the message is known,
+    /// so they are not bound to it. Each is HMAC-SM3 keyed with d over 32
+    /// fresh OS random bytes per batch and a counter, and is used at most
+    /// once (taken out of the pool under a lock); the plain
+    /// [`sign_digest`](Self::sign_digest) additionally binds the nonce to
+    /// the message, which still protects a key if the OS RNG repeats
+    /// itself. The pool (up to 32 secret nonces) is zeroized on drop.
+    /// Clones share the pool.
+    pub fn enable_nonce_pool(&mut self) {
+        if self.pool.is_none() {
+            self.pool = Some(std::sync::Arc::new(std::sync::Mutex::new(
+                crate::pool::NoncePool::default(),
+            )));
+        }
     }
 
     /// The matching verifying key (same ID).
@@ -291,6 +323,10 @@ impl SigningKey {
     /// Signs a precomputed e = SM3(Z || M) (e.g. from a TLS stack that
     /// hashes itself), with a hedged nonce from the OS RNG.
     pub fn sign_digest(&self, e: &[u8; 32]) -> Result<Signature> {
+        if let Some(pool) = &self.pool {
+            let e_scalar = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
+            return crate::pool::sign_pooled(&self.secrets, pool, &e_scalar);
+        }
         let mut extra = Zeroizing::new([0u8; 32]);
         getrandom::fill(extra.as_mut()).map_err(|_| Error::Rng)?;
         Ok(self.sign_digest_with_extra(e, &extra))
@@ -345,12 +381,25 @@ fn sign_candidate(
         .x
         .to_bytes();
     k_bytes_checked.zeroize();
+    let out = finish_signature(secrets, e, &k, k_ok, &x1);
+    k.zeroize();
+    out
+}
+
+/// GB/T 32918.2 steps A5-A6 from k and the x coordinate of [k]G, without
+/// branches: `ok` is false if `k_ok` is, or r = 0, r + k = n or s = 0.
+pub(crate) fn finish_signature(
+    secrets: &SignerSecrets,
+    e: &Scalar,
+    k: &Scalar,
+    k_ok: Choice,
+    x1: &[u8; 32],
+) -> (Choice, Scalar, Scalar) {
     // A5: r = (e + x1) mod n; reject r = 0 or r + k = n
-    let r = *e + <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(x1));
+    let r = *e + <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*x1));
     let r_ok = !r.is_zero() & !(r + k).is_zero();
     // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0
-    let s = secrets.d_plus_1_inv * (k - r * secrets.d);
-    k.zeroize();
+    let s = secrets.d_plus_1_inv * (*k - r * secrets.d);
     let ok = k_ok & r_ok & !s.is_zero();
     (ok, r, s)
 }
@@ -668,6 +717,24 @@ mod tests {
                 sk.verifying_key().verify_digest(&wrong, &sig),
                 Err(Error::SignatureMismatch)
             );
+        }
+    }
+
+    #[test]
+    fn pooled_signing_gives_valid_distinct_signatures() {
+        let key = PrivateKey::generate().unwrap();
+        let mut sk = SigningKey::new(&key, DEFAULT_ID).unwrap();
+        sk.enable_nonce_pool();
+        let clone = sk.clone();
+        let mut rs = std::collections::HashSet::new();
+        // Three batches' worth, alternating between the key and its clone
+        // (they share the pool, so no nonce may come out twice).
+        for i in 0..100u8 {
+            let signer = if i % 2 == 0 { &sk } else { &clone };
+            let e = sk.digest(&[i]);
+            let sig = signer.sign_digest(&e).unwrap();
+            sk.verifying_key().verify_digest(&e, &sig).unwrap();
+            assert!(rs.insert(*sig.r()), "repeated r: nonce reused");
         }
     }
 

@@ -1,0 +1,121 @@
+//! Batched nonce precomputation for
+//! [`SigningKey::enable_nonce_pool`](crate::SigningKey::enable_nonce_pool): nonces k are drawn in batches,
+//! [k]G computed for the batch and normalised to affine with one shared
+//! inversion (Montgomery's trick), and each signature consumes one pair.
+//!
+//! Everything here is constant time: an out-of-range candidate is replaced
+//! by 1 for the arithmetic (so the batch inversion never sees infinity) and
+//! marked invalid; the only branch on secret-derived data is the verdict
+//! "this pair gives a usable signature" in [`sign_pooled`], taken with
+//! probability about 2^-32.
+
+use std::sync::Mutex;
+
+use gm_sm3::hmac::Mac;
+use sm2::elliptic_curve::subtle::{Choice, ConditionallySelectable};
+use sm2::elliptic_curve::PrimeField;
+use sm2::{FieldBytes, Scalar};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::arith::{mul_base, point::batch_to_affine};
+use crate::error::{Error, Result};
+use crate::sign::{finish_signature, Signature, SignerSecrets};
+
+/// Pairs computed per refill.
+const BATCH: usize = 32;
+
+/// One precomputed nonce: k, whether it is valid, and x of [k]G.
+struct Entry {
+    k: Scalar,
+    valid: u8,
+    x1: [u8; 32],
+}
+
+impl Drop for Entry {
+    // Not inlined, so the zeroizing stores stay out of `sign_pooled`,
+    // whose only secret-dependent branch is the verdict.
+    #[inline(never)]
+    fn drop(&mut self) {
+        self.k.zeroize();
+        self.x1.zeroize();
+        self.valid = 0;
+    }
+}
+
+/// The unused pairs and the batch counter.
+#[derive(Default)]
+pub(crate) struct NoncePool {
+    entries: Vec<Entry>,
+    batches: u64,
+}
+
+impl NoncePool {
+    /// Computes a fresh batch of pairs.
+    fn refill(&mut self, secrets: &SignerSecrets) -> Result<()> {
+        let mut fresh = Zeroizing::new([0u8; 32]);
+        getrandom::fill(fresh.as_mut()).map_err(|_| Error::Rng)?;
+        self.batches = self.batches.wrapping_add(1);
+        let mut ks = Vec::with_capacity(BATCH);
+        let mut points = Vec::with_capacity(BATCH);
+        for i in 0..BATCH as u32 {
+            let mut mac = secrets.nonce_prf.clone();
+            mac.update(b"SM2 pooled nonce");
+            mac.update(&fresh[..]);
+            mac.update(&self.batches.to_be_bytes());
+            mac.update(&i.to_be_bytes());
+            let mut bytes: [u8; 32] = mac.finalize().into_bytes().into();
+            let parsed = Scalar::from_repr(FieldBytes::from(bytes));
+            bytes.zeroize();
+            let valid = parsed.is_some() & !parsed.unwrap_or(Scalar::ZERO).is_zero();
+            // An invalid candidate computes with k = 1 (never infinity)
+            // and is discarded when used.
+            let k = Scalar::conditional_select(&Scalar::ONE, &parsed.unwrap_or(Scalar::ONE), valid);
+            let mut k_bytes: [u8; 32] = k.to_repr().into();
+            points.push(mul_base(&k_bytes));
+            k_bytes.zeroize();
+            ks.push((k, valid));
+        }
+        let affine = batch_to_affine(&points);
+        for ((k, valid), p) in ks.into_iter().zip(affine) {
+            self.entries.push(Entry {
+                k,
+                valid: valid.unwrap_u8(),
+                x1: p.x.to_bytes(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes one pair out, refilling when empty.
+    fn take(&mut self, secrets: &SignerSecrets) -> Result<Entry> {
+        if self.entries.is_empty() {
+            self.refill(secrets)?;
+        }
+        self.entries.pop().ok_or(Error::Rng)
+    }
+}
+
+/// Signs e with pooled nonces. Not inlined: the constant-time check under
+/// valgrind allows its one verdict branch by name.
+#[inline(never)]
+pub(crate) fn sign_pooled(
+    secrets: &SignerSecrets,
+    pool: &Mutex<NoncePool>,
+    e: &Scalar,
+) -> Result<Signature> {
+    loop {
+        let entry = {
+            let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
+            pool.take(secrets)?
+        };
+        let (ok, r, s) =
+            finish_signature(secrets, e, &entry.k, Choice::from(entry.valid), &entry.x1);
+        drop(entry);
+        if bool::from(ok) {
+            return Ok(Signature::from_valid_scalars(
+                r.to_repr().into(),
+                s.to_repr().into(),
+            ));
+        }
+    }
+}
