@@ -251,6 +251,37 @@ impl Fe {
         Fe([r0, r1, r2, r3])
     }
 
+    /// c·self for a small constant c (at most 2^32), with one reduction:
+    /// the 5-limb product h·2^256 + l is folded with
+    /// 2^256 ≡ 2^224 + 2^96 - 2^64 + 1 (mod p), then p is subtracted at most
+    /// twice. Branch-free.
+    #[inline(always)]
+    pub(crate) fn mul_small(&self, c: u64) -> Fe {
+        let (l0, k) = mac(0, self.0[0], c, 0);
+        let (l1, k) = mac(0, self.0[1], c, k);
+        let (l2, k) = mac(0, self.0[2], c, k);
+        let (l3, h) = mac(0, self.0[3], c, k);
+        // h < 2^32: h·(2^224 + 2^96 - 2^64 + 1) = h + (h << 96) + (h << 224) - (h << 64),
+        // as limbs: [h, (h << 32) - h (with borrow), 0, h << 32] (all small).
+        let (f1, b) = subb(h << 32, h, 0);
+        let f2 = 0u64.wrapping_sub(b as u64);
+        let f3 = (h << 32).wrapping_sub(b as u64);
+        // f = [h, f1, f2, f3] is h·(2^224 + 2^96 - 2^64 + 1) < 2^256.
+        let (r0, c0) = addc(l0, h, 0);
+        let (r1, c0) = addc(l1, f1, c0);
+        let (r2, c0) = addc(l2, f2, c0);
+        let (r3, c0) = addc(l3, f3, c0);
+        // r + c0·2^256 < 2^257; fold the carry once more with
+        // 2^256 mod p = [1, 2^32 - 1, 0, 2^32] (limbs), then subtract p
+        // if needed: the total stays below 2^256 + 2^225 < 2p.
+        let cm = 0u64.wrapping_sub(c0 as u64);
+        let (s0, c1) = addc(r0, 1 & cm, 0);
+        let (s1, c1) = addc(r1, 0xffff_ffff & cm, c1);
+        let (s2, c1) = addc(r2, 0, c1);
+        let (s3, c1) = addc(r3, 0x1_0000_0000 & cm, c1);
+        Fe(sub_p_if_needed([s0, s1, s2, s3], c1))
+    }
+
     #[inline(always)]
     pub(crate) fn neg(&self) -> Fe {
         Fe::ZERO.sub(self)

@@ -134,12 +134,12 @@ impl Jacobian {
         let gamma = self.y.square();
         let beta = self.x.mul(&gamma);
         let t = self.x.sub(&delta).mul(&self.x.add(&delta));
-        let alpha = t.double().add(&t);
-        let beta4 = beta.double().double();
-        let x3 = alpha.square().sub(&beta4.double());
+        let alpha = t.mul_small(3);
+        let beta4 = beta.mul_small(4);
+        let x3 = alpha.square().sub(&beta.mul_small(8));
         let z3 = self.y.add(&self.z).square().sub(&gamma).sub(&delta);
         let gamma2 = gamma.square();
-        let gamma2_8 = gamma2.double().double().double();
+        let gamma2_8 = gamma2.mul_small(8);
         let y3 = alpha.mul(&beta4.sub(&x3)).sub(&gamma2_8);
         Jacobian {
             x: x3,
@@ -157,7 +157,7 @@ impl Jacobian {
         let s2 = q.y.mul(&self.z).mul(&z1z1);
         let h = u2.sub(&self.x);
         let hh = h.square();
-        let i = hh.double().double();
+        let i = hh.mul_small(4);
         let j = h.mul(&i);
         let r = s2.sub(&self.y).double();
         let v = self.x.mul(&i);

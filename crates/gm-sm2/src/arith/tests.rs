@@ -104,6 +104,9 @@ fn field_ops_match_big_integers_on_edge_and_random_inputs() {
         assert_eq!(val(fa.square()), (a * a) % &p, "square {a:x}");
         assert_eq!(val(fa.neg()), (&p - a) % &p, "neg {a:x}");
         assert_eq!(val(fa.double()), (a + a) % &p, "double {a:x}");
+        for c in [0u64, 1, 2, 3, 4, 8, 27, 0xffff_ffff, 1 << 32] {
+            assert_eq!(val(fa.mul_small(c)), (a * c) % &p, "{c} * {a:x}");
+        }
         assert_eq!(fa.is_zero_mask() != 0, *a == BigUint::from(0u8));
         let inv = fa.invert();
         if *a == BigUint::from(0u8) {
@@ -355,35 +358,6 @@ fn projective_x_comparison_covers_x_at_or_above_n() {
 }
 
 #[test]
-#[ignore = "instruction-count probe, run by hand under callgrind"]
-fn op_probe() {
-    let op = std::env::var("PROBE_OP").unwrap_or_default();
-    let n: usize = std::env::var("PROBE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut a = fe(&BigUint::from(12345u32));
-    let b = fe(&BigUint::from(67891u32));
-    let k = [0x5au8; 32];
-    let mut j = Jacobian::INFINITY;
-    let _ = mul_base(&k); // build the table outside the count
-    for _ in 0..n {
-        match op.as_str() {
-            "mul" => a = a.mul(&b),
-            "sqr" => a = a.square(),
-            "add" => a = a.add(&b),
-            "dbl" => j = std::hint::black_box(Jacobian::from_affine(&point::G)).double(),
-            "base" => j = mul_base(&k),
-            "var" => j = mul_var(&k, &point::G),
-            "double" => j = mul_double_vartime(&k, &k, &point::G),
-            "inv" => a = a.invert(),
-            _ => {}
-        }
-    }
-    std::hint::black_box((a, j));
-}
-
-#[test]
 fn special_form_reduction_matches_the_generic_one() {
     let p = p();
     let mut rng = Rng(4242);
@@ -413,53 +387,4 @@ fn special_form_reduction_matches_the_generic_one() {
         let b = super::field::montgomery_reduce_for_tests(t);
         assert_eq!(a.0, b.0, "{t:x?}");
     }
-}
-
-#[test]
-#[ignore = "timing probe (minimum of many runs), run by hand"]
-fn min_time_probe() {
-    fn min_ns(mut f: impl FnMut()) -> f64 {
-        let mut best = f64::MAX;
-        for _ in 0..3000 {
-            let t = std::time::Instant::now();
-            f();
-            best = best.min(t.elapsed().as_nanos() as f64);
-        }
-        best
-    }
-    let mut a = fe(&BigUint::from(12345u32));
-    let b = fe(&BigUint::from(67891u32));
-    let k = [0x5au8; 32];
-    let _ = mul_base(&k);
-    let mul100 = min_ns(|| {
-        for _ in 0..100 {
-            a = std::hint::black_box(a.mul(&b));
-        }
-    });
-    let sqr100 = min_ns(|| {
-        for _ in 0..100 {
-            a = std::hint::black_box(a.square());
-        }
-    });
-    let base = min_ns(|| {
-        std::hint::black_box(mul_base(&k));
-    });
-    let var = min_ns(|| {
-        std::hint::black_box(mul_var(&k, &point::G));
-    });
-    let dbl = min_ns(|| {
-        std::hint::black_box(mul_double_vartime(&k, &k, &point::G));
-    });
-    let inv = min_ns(|| {
-        a = std::hint::black_box(a.invert());
-    });
-    eprintln!(
-        "mul {:.1} ns, sqr {:.1} ns, base {:.1} us, var {:.1} us, double {:.1} us, inv {:.1} us",
-        mul100 / 100.0,
-        sqr100 / 100.0,
-        base / 1e3,
-        var / 1e3,
-        dbl / 1e3,
-        inv / 1e3
-    );
 }
