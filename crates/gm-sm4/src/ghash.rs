@@ -78,6 +78,16 @@ impl Ghash<'_> {
         }
     }
 
+    /// The PCLMULQDQ key and accumulator, for the fused GCM loops; `None`
+    /// on the portable path.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn clmul_parts(&mut self) -> Option<(&clmul::Key, &mut RawBlock)> {
+        match self {
+            Ghash::Clmul { key, acc } => Some((key, acc)),
+            Ghash::Soft(_) => None,
+        }
+    }
+
     /// Absorbs the final length block and returns GHASH.
     pub(crate) fn finish(mut self, aad_len: u64, ct_len: u64) -> RawBlock {
         let mut len = [0u8; 16];

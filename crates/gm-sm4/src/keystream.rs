@@ -41,6 +41,7 @@ impl Increment {
 /// counter after the last block used.
 pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut [u8]) {
     let mut ks = [[0u8; 16]; BULK_BLOCKS];
+    let mut used = 0;
     for chunk in data.chunks_mut(16 * BULK_BLOCKS) {
         let nblocks = chunk.len().div_ceil(16);
         for k in ks.iter_mut().take(nblocks) {
@@ -49,8 +50,38 @@ pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut
         }
         cipher.encrypt_raw(&mut ks[..nblocks]);
         xor_blocks(chunk, &ks[..nblocks]);
+        used = used.max(nblocks);
     }
-    ks.zeroize();
+    // Only the blocks that held keystream (the length is public).
+    for k in &mut ks[..used] {
+        k.zeroize();
+    }
+}
+
+/// As [`apply`] for a short `data` (at most `BULK_BLOCKS - 1` blocks), with
+/// one more block, `extra`, encrypted in the same batch (GCM: E(J0) for the
+/// tag, CCM: E(Ctr0)), so short messages cost one batch, not two.
+pub(crate) fn apply_with_extra(
+    cipher: &Sm4,
+    ctr: &mut RawBlock,
+    inc: Increment,
+    data: &mut [u8],
+    extra: &mut RawBlock,
+) {
+    let nblocks = data.len().div_ceil(16);
+    debug_assert!(nblocks < BULK_BLOCKS);
+    let mut ks = [[0u8; 16]; BULK_BLOCKS];
+    ks[0] = *extra;
+    for k in ks[1..].iter_mut().take(nblocks) {
+        *k = *ctr;
+        inc.apply(ctr);
+    }
+    cipher.encrypt_raw(&mut ks[..=nblocks]);
+    *extra = ks[0];
+    xor_blocks(data, &ks[1..=nblocks]);
+    for k in &mut ks[..=nblocks] {
+        k.zeroize();
+    }
 }
 
 /// Advances a counter block once.

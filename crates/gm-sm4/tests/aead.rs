@@ -330,3 +330,147 @@ fn ccm_all_sizes_round_trip_and_backends_agree() {
         }
     }
 }
+
+/// Random lengths for the mode cross-checks: every length 0..=40, the
+/// boundaries of the fused GCM step (32 blocks) and random lengths up to
+/// 4096 bytes with odd tails.
+fn cross_check_lengths(rng: &mut impl Rng, random: usize) -> Vec<usize> {
+    let mut lens: Vec<usize> = (0..=40).collect();
+    for step in [512usize, 1024, 1536, 4096] {
+        lens.extend([
+            step - 17,
+            step - 16,
+            step - 1,
+            step,
+            step + 1,
+            step + 15,
+            step + 16,
+        ]);
+    }
+    lens.extend((0..random).map(|_| rng.random_range(0..4096)));
+    lens
+}
+
+/// Every GCM path (fused CTR + GHASH kernel, its tails, the per-chunk
+/// path) against `aes_gcm::AesGcm<sm4::Sm4, U12>` on every backend, seal
+/// and open, including lengths at and around the fused step boundaries.
+#[test]
+fn gcm_fused_paths_match_oracle_at_step_boundaries() {
+    use aes_gcm::aead::consts::U12;
+    let mut rng = rand::rng();
+    for len in cross_check_lengths(&mut rng, 60) {
+        let key: [u8; 16] = rng.random();
+        let mut pt = vec![0u8; len];
+        rng.fill_bytes(&mut pt);
+        let aad_len = rng.random_range(0..40);
+        let mut aad = vec![0u8; aad_len];
+        rng.fill_bytes(&mut aad);
+        let nonce: [u8; 12] = rng.random();
+        let oracle = aes_gcm::AesGcm::<sm4::Sm4, U12>::new(&key.into());
+        let expect = oracle
+            .encrypt(
+                &nonce.into(),
+                aes_gcm::aead::Payload {
+                    msg: &pt,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        for sm4 in all_backends(&key) {
+            let backend = sm4.backend();
+            let gcm = Sm4GcmGeneric::with_cipher(sm4);
+            let mut buf = pt.clone();
+            let mut tag = [0u8; 16];
+            gcm.seal_in_place_detached(&nonce, &aad, &mut buf, &mut tag)
+                .unwrap();
+            assert_eq!(&buf[..], &expect[..len], "{backend:?} len {len} ct");
+            assert_eq!(&tag[..], &expect[len..], "{backend:?} len {len} tag");
+            gcm.open_in_place_detached(&nonce, &aad, &mut buf, &tag)
+                .unwrap();
+            assert_eq!(buf, pt, "{backend:?} len {len} open");
+            if len > 0 {
+                let mut bad = expect[..len].to_vec();
+                bad[len / 2] ^= 0x40;
+                assert_eq!(
+                    gcm.open_in_place_detached(&nonce, &aad, &mut bad, &tag),
+                    Err(Error::TagMismatch),
+                    "{backend:?} len {len} forgery"
+                );
+                assert!(bad.iter().all(|&b| b == 0));
+            }
+        }
+    }
+}
+
+/// SM4-CCM (the interleaved MAC + CTR path) against RustCrypto `ccm` over
+/// the table-based `sm4`, on every backend, seal and open: the RFC 8998
+/// profile (12-byte nonce, 16-byte tag) on random lengths 0..4096 with odd
+/// tails and random AAD, and other nonce/tag sizes.
+#[test]
+fn ccm_cross_check_against_rustcrypto_ccm_with_sm4() {
+    use ccm::consts::{U10, U12, U13, U16, U4, U7, U8};
+    use ccm::{AeadInOut as _, KeyInit as _};
+
+    /// Seals with `ccm::Ccm<sm4::Sm4, TAG, NONCE>`: ciphertext || tag.
+    macro_rules! oracle {
+        ($t:ty, $n:ty, $key:expr, $nonce:expr, $aad:expr, $pt:expr) => {{
+            let c = ccm::Ccm::<sm4::Sm4, $t, $n>::new(&(*$key).into());
+            let mut buf = $pt.to_vec();
+            let tag = c
+                .encrypt_inout_detached(
+                    $nonce[..].try_into().expect("nonce size"),
+                    $aad,
+                    buf.as_mut_slice().into(),
+                )
+                .unwrap();
+            [buf, tag.to_vec()].concat()
+        }};
+    }
+
+    let mut rng = rand::rng();
+    for (i, len) in cross_check_lengths(&mut rng, 80).into_iter().enumerate() {
+        let key: [u8; 16] = rng.random();
+        let mut pt = vec![0u8; len];
+        rng.fill_bytes(&mut pt);
+        let aad_len = if i % 3 == 0 {
+            0
+        } else {
+            rng.random_range(0..70)
+        };
+        let mut aad = vec![0u8; aad_len];
+        rng.fill_bytes(&mut aad);
+        let (nlen, tlen) = [(12, 16), (7, 8), (13, 4), (10, 12), (12, 10)][i % 5];
+        let mut nonce = vec![0u8; nlen];
+        rng.fill_bytes(&mut nonce);
+        let expect = match (nlen, tlen) {
+            (12, 16) => oracle!(U16, U12, &key, nonce, &aad, pt),
+            (7, 8) => oracle!(U8, U7, &key, nonce, &aad, pt),
+            (13, 4) => oracle!(U4, U13, &key, nonce, &aad, pt),
+            (10, 12) => oracle!(U12, U10, &key, nonce, &aad, pt),
+            _ => oracle!(U10, U12, &key, nonce, &aad, pt),
+        };
+        for sm4 in all_backends(&key) {
+            let backend = sm4.backend();
+            let ccm = Sm4CcmGeneric::with_cipher(sm4);
+            let mut buf = pt.clone();
+            let mut tag = vec![0u8; tlen];
+            ccm.seal_in_place_detached(&nonce, &aad, &mut buf, &mut tag)
+                .unwrap();
+            assert_eq!(&buf[..], &expect[..len], "{backend:?} len {len} ct");
+            assert_eq!(&tag[..], &expect[len..], "{backend:?} len {len} tag");
+            ccm.open_in_place_detached(&nonce, &aad, &mut buf, &tag)
+                .unwrap();
+            assert_eq!(buf, pt, "{backend:?} len {len} open");
+            if len > 0 {
+                let mut bad = expect[..len].to_vec();
+                bad[len - 1] ^= 0x01;
+                assert_eq!(
+                    ccm.open_in_place_detached(&nonce, &aad, &mut bad, &tag),
+                    Err(Error::TagMismatch),
+                    "{backend:?} len {len} forgery"
+                );
+                assert!(bad.iter().all(|&b| b == 0));
+            }
+        }
+    }
+}

@@ -28,6 +28,16 @@
 //! `sm4`). One 32-bit lane holds one word of one block: eight blocks per
 //! AVX2 register (four per SSE register on the short path), four groups in
 //! flight to hide the latency of a round.
+//!
+//! Besides that throughput path:
+//!
+//! * `chain`: one block (or two, as independent chains or, with VAES, one
+//!   per 128-bit half) with the shortest round latency, for CBC
+//!   encryption, CBC-MAC and single-block calls (see its docs);
+//! * `gcm_kernel!`: SM4-GCM in one pass, counters generated in registers,
+//!   keystream XORed into the data on the way out and GHASH (PCLMULQDQ, or
+//!   256-bit VPCLMULQDQ on the VAES backend when the CPU has it)
+//!   interleaved with the rounds.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
@@ -130,6 +140,50 @@ mod v256 {
             _mm256_unpackhi_epi64(a, b),
         ]
     }
+    /// Rotates the 32-bit lanes within each 128-bit half (`VPSHUFD`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn rot_lanes<const IMM: i32>(a: V) -> V {
+        _mm256_shuffle_epi32::<IMM>(a)
+    }
+    /// The four bytes of `w` zero-extended into the four 32-bit lanes of
+    /// each half.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn spread_word(w: u32) -> V {
+        _mm256_broadcastsi128_si256(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(w as i32)))
+    }
+    /// XOR that the optimiser cannot reassociate.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn xor_fenced(a: V, b: V) -> V {
+        let out;
+        // SAFETY: one register-only VPXOR (AVX, enabled here): no memory
+        // access, no stack use, flags untouched.
+        unsafe {
+            core::arch::asm!(
+                "vpxor {o}, {a}, {b}",
+                o = lateout(ymm_reg) out,
+                a = in(ymm_reg) a,
+                b = in(ymm_reg) b,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        out
+    }
+    /// Lane-wise 32-bit addition (counters).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn add32(a: V, b: V) -> V {
+        _mm256_add_epi32(a, b)
+    }
+    /// Which block of a group each 32-bit lane holds after `load_group`'s
+    /// transpose (blocks 2i and 2i + 1 share a 256-bit load).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn lane_blocks() -> V {
+        _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)
+    }
     /// SubBytes on every byte (AESENCLAST with a zero key; the caller
     /// cancels its ShiftRows).
     #[inline]
@@ -205,6 +259,36 @@ mod v128 {
             _mm_unpacklo_epi64(a, b),
             _mm_unpackhi_epi64(a, b),
         ]
+    }
+    /// Rotates the 32-bit lanes (`PSHUFD`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn rot_lanes<const IMM: i32>(a: V) -> V {
+        _mm_shuffle_epi32::<IMM>(a)
+    }
+    /// The four bytes of `w` zero-extended into the four 32-bit lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn spread_word(w: u32) -> V {
+        _mm_cvtepu8_epi32(_mm_cvtsi32_si128(w as i32))
+    }
+    /// XOR that the optimiser cannot reassociate.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn xor_fenced(a: V, b: V) -> V {
+        let out;
+        // SAFETY: one register-only VPXOR (AVX, enabled here): no memory
+        // access, no stack use, flags untouched.
+        unsafe {
+            core::arch::asm!(
+                "vpxor {o}, {a}, {b}",
+                o = lateout(xmm_reg) out,
+                a = in(xmm_reg) a,
+                b = in(xmm_reg) b,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        out
     }
     /// SubBytes on every byte (AESENCLAST with a zero key; the caller
     /// cancels its ShiftRows).
@@ -404,9 +488,118 @@ macro_rules! sm4_rounds {
     };
 }
 
+/// Fused SM4-GCM steps on the wide path: counter blocks generated in
+/// registers (the nonce words and the counter word go straight into the
+/// word-sliced, pre-image-domain layout, no transpose), the keystream XORed
+/// into the data on the way out, and GHASH (PCLMULQDQ, eight blocks per
+/// reduction) of 32 ciphertext blocks interleaved with the 32 SM4 rounds:
+/// four blocks per four rounds, so the carry-less multiplier works while
+/// the shuffle and AES units run the rounds.
+macro_rules! gcm_kernel {
+    ($features:literal, $hasher:ident) => {
+        pub(super) use super::$hasher::Hasher;
+
+        /// Blocks per fused step.
+        pub(super) const STEP: usize = IN_FLIGHT * LANES;
+
+        /// What a fused step hashes while it encrypts.
+        pub(super) enum Hash<'a> {
+            /// Nothing.
+            Nothing,
+            /// The step's own input, before it is decrypted (open).
+            Input,
+            /// Ciphertext produced by the previous step (seal).
+            Blocks(&'a [RawBlock; STEP]),
+        }
+
+        /// A group of counter blocks `base + 0 .. base + LANES` (GCM inc32:
+        /// the lane addition wraps modulo 2^32) in the pre-image domain.
+        /// `words` holds the first three counter words, already mapped.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn counter_group(words: &[V; 3], base: u32) -> [V; 4] {
+            let x = add32(splat(base), lane_blocks());
+            let w3 = nibble_map(x, table(&P_LO), table(&PRE_HI), table(&[0x0f; 16]));
+            [words[0], words[1], words[2], w3]
+        }
+
+        /// The first three words of a counter block, mapped and broadcast.
+        #[inline]
+        #[target_feature(enable = $features)]
+        pub(super) fn counter_words(ctr: &RawBlock) -> [V; 3] {
+            let w = |i: usize| {
+                u32::from_be_bytes([ctr[4 * i], ctr[4 * i + 1], ctr[4 * i + 2], ctr[4 * i + 3]])
+            };
+            let m = |x: u32| nibble_map(splat(x), table(&P_LO), table(&PRE_HI), table(&[0x0f; 16]));
+            [m(w(0)), m(w(1)), m(w(2))]
+        }
+
+        /// Leaves the domain and XORs the keystream of a group into `g`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn xor_group(y: [V; 4], g: &mut [RawBlock]) {
+            let (bswap, nibble) = (table(&BSWAP32), table(&[0x0f; 16]));
+            let (q_lo, q_hi) = (table(&PINV_LO), table(&PINV_HI));
+            let x = [y[3], y[2], y[1], y[0]].map(|v| nibble_map(v, q_lo, q_hi, nibble));
+            let r = transpose(x).map(|v| shuffle(v, bswap));
+            assert!(g.len() >= LANES);
+            let p = g.as_mut_ptr().cast::<u8>();
+            let step = 16 * LANES / 4;
+            // SAFETY: `g` holds at least LANES blocks = 16 * LANES bytes
+            // (checked above): four loads and stores of 4 * LANES bytes at
+            // offsets 0, step, 2 * step, 3 * step.
+            unsafe {
+                for (i, v) in r.into_iter().enumerate() {
+                    let q = p.add(i * step);
+                    store(q, xor(load(q), v));
+                }
+            }
+        }
+
+        /// One fused step over `STEP` blocks with counters `base ..`: the
+        /// keystream is XORed into `data` and `hash` is absorbed meanwhile.
+        #[target_feature(enable = $features)]
+        pub(super) fn step(
+            rk: &[u32; 32],
+            words: &[V; 3],
+            base: u32,
+            data: &mut [RawBlock; STEP],
+            hash: Hash<'_>,
+            hs: &mut Hasher,
+        ) {
+            let c = Consts::load();
+            let lanes = LANES as u32;
+            let (mut a, mut b, mut d, mut e) = (
+                counter_group(words, base),
+                counter_group(words, base.wrapping_add(lanes)),
+                counter_group(words, base.wrapping_add(2 * lanes)),
+                counter_group(words, base.wrapping_add(3 * lanes)),
+            );
+            for it in 0..8 {
+                four_rounds!(rk, 4 * it, &c, a, b, d, e);
+                let part = STEP / 8;
+                let range = part * it..part * (it + 1);
+                match hash {
+                    Hash::Nothing => {}
+                    Hash::Input => hs.four(&data[range], it % 2 == 1),
+                    Hash::Blocks(prev) => hs.four(&prev[range], it % 2 == 1),
+                }
+            }
+            let (g0, rest) = data.split_at_mut(LANES);
+            let (g1, rest) = rest.split_at_mut(LANES);
+            let (g2, g3) = rest.split_at_mut(LANES);
+            xor_group(a, g0);
+            xor_group(b, g1);
+            xor_group(d, g2);
+            xor_group(e, g3);
+        }
+    };
+}
+
 mod wide {
     use super::v256::*;
     sm4_rounds!("avx2,aes");
+    gcm_kernel!("avx2,aes,pclmulqdq", hash128);
 }
 
 mod narrow {
@@ -420,6 +613,18 @@ mod wide_vaes {
     use super::v256::*;
     use super::v256_vaes::aesenclast0;
     sm4_rounds!("avx2,aes,vaes");
+    gcm_kernel!("avx2,aes,vaes,pclmulqdq", hash128);
+}
+
+/// The VAES rounds with GHASH on 256-bit VPCLMULQDQ (two blocks per
+/// carry-less multiplication). Only its GCM kernel is used; the plain block
+/// paths are those of `wide_vaes`.
+#[allow(dead_code)]
+mod wide_vaes_vpclmul {
+    use super::v256::*;
+    use super::v256_vaes::aesenclast0;
+    sm4_rounds!("avx2,aes,vaes");
+    gcm_kernel!("avx2,aes,vaes,pclmulqdq,vpclmulqdq", hash256);
 }
 
 /// 256-bit SubBytes with VAES.
@@ -468,6 +673,12 @@ fn domain_keys(rk: &[u32; 32]) -> [u32; 32] {
 
 #[target_feature(enable = "avx2,aes")]
 fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    // One or two blocks: the latency paths (no padding to a group).
+    match blocks {
+        [a] => return crypt_block_chain(rk, a),
+        [a, b] => return crypt_pair_chain(rk, a, b),
+        _ => {}
+    }
     bulk(
         rk,
         blocks,
@@ -478,6 +689,12 @@ fn crypt_all(rk: &[u32; 32], blocks: &mut [RawBlock]) {
 
 #[target_feature(enable = "avx2,aes,vaes")]
 fn crypt_all_vaes(rk: &[u32; 32], blocks: &mut [RawBlock]) {
+    // One or two blocks: the latency paths (no padding to a group).
+    match blocks {
+        [a] => return crypt_block_chain(rk, a),
+        [a, b] => return crypt_pair_chain_vaes(rk, a, b),
+        _ => {}
+    }
     bulk(
         rk,
         blocks,
@@ -576,4 +793,655 @@ pub(crate) fn crypt_vaes(rk: &[u32; 32], blocks: &mut [RawBlock]) {
 pub(crate) fn tau(word: u32) -> u32 {
     // SAFETY: as for `crypt`: the CPU features were detected.
     unsafe { tau_aesni(word) }
+}
+
+/// GHASH for the fused GCM loops: PCLMULQDQ on 128-bit registers.
+mod hash128 {
+    use core::arch::x86_64::*;
+
+    use crate::backend::clmul;
+    use crate::RawBlock;
+
+    /// GHASH state of the fused loop (POLYVAL form, see `clmul`).
+    pub(super) struct Hasher {
+        h: [__m128i; 8],
+        rev: __m128i,
+        y: __m128i,
+        sum: [__m128i; 3],
+    }
+
+    impl Hasher {
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,avx")]
+        pub(super) fn new(key: &clmul::Key, acc: &[u8; 16]) -> Self {
+            let zero = _mm_setzero_si128();
+            Hasher {
+                h: core::array::from_fn(|i| clmul::ld(&key.powers()[i])),
+                rev: clmul::ld(&clmul::REVERSE),
+                y: clmul::ld(acc),
+                sum: [zero; 3],
+            }
+        }
+
+        /// The accumulator, POLYVAL byte order.
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,avx")]
+        pub(super) fn acc(&self) -> [u8; 16] {
+            clmul::st(self.y)
+        }
+
+        /// Four blocks: the first (`second == false`) or second half of
+        /// an eight-block aggregation; the second half reduces.
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,avx")]
+        pub(super) fn four(&mut self, blocks: &[RawBlock], second: bool) {
+            if !second {
+                self.sum = [_mm_setzero_si128(); 3];
+            }
+            let base = if second { 4 } else { 0 };
+            for (i, b) in blocks.iter().take(4).enumerate() {
+                let mut x = _mm_shuffle_epi8(clmul::ld(b), self.rev);
+                if !second && i == 0 {
+                    x = _mm_xor_si128(x, self.y);
+                }
+                clmul::mul_acc(&mut self.sum, x, self.h[7 - base - i]);
+            }
+            if second {
+                self.y = clmul::reduce(self.sum);
+            }
+        }
+
+        /// Whole blocks, a multiple of eight.
+        #[inline]
+        #[target_feature(enable = "pclmulqdq,avx")]
+        pub(super) fn blocks(&mut self, blocks: &[RawBlock]) {
+            for (i, four) in blocks.chunks_exact(4).enumerate() {
+                self.four(four, i % 2 == 1);
+            }
+        }
+    }
+}
+
+/// GHASH for the fused GCM loops: 256-bit VPCLMULQDQ, two blocks per
+/// register (blocks 2i and 2i + 1 times H'^(8-2i) and H'^(7-2i)); the two
+/// halves of the unreduced sum are folded before the one reduction per
+/// eight blocks.
+mod hash256 {
+    use core::arch::x86_64::*;
+
+    use crate::backend::clmul;
+    use crate::RawBlock;
+
+    /// GHASH state of the fused loop (POLYVAL form, see `clmul`).
+    pub(super) struct Hasher {
+        /// (H'^(8-2i), H'^(7-2i)) for i = 0..4.
+        h: [__m256i; 4],
+        rev: __m256i,
+        y: __m128i,
+        sum: [__m256i; 3],
+    }
+
+    /// Unreduced products of both 128-bit halves.
+    #[inline]
+    #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+    fn mul_acc(acc: &mut [__m256i; 3], a: __m256i, b: __m256i) {
+        acc[0] = _mm256_xor_si256(acc[0], _mm256_clmulepi64_epi128::<0x00>(a, b));
+        acc[2] = _mm256_xor_si256(acc[2], _mm256_clmulepi64_epi128::<0x11>(a, b));
+        acc[1] = _mm256_xor_si256(
+            acc[1],
+            _mm256_xor_si256(
+                _mm256_clmulepi64_epi128::<0x10>(a, b),
+                _mm256_clmulepi64_epi128::<0x01>(a, b),
+            ),
+        );
+    }
+
+    impl Hasher {
+        #[inline]
+        #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+        pub(super) fn new(key: &clmul::Key, acc: &[u8; 16]) -> Self {
+            let p = key.powers();
+            let pair =
+                |i: usize| _mm256_set_m128i(clmul::ld(&p[6 - 2 * i]), clmul::ld(&p[7 - 2 * i]));
+            let rev = clmul::ld(&clmul::REVERSE);
+            Hasher {
+                h: [pair(0), pair(1), pair(2), pair(3)],
+                rev: _mm256_set_m128i(rev, rev),
+                y: clmul::ld(acc),
+                sum: [_mm256_setzero_si256(); 3],
+            }
+        }
+
+        /// The accumulator, POLYVAL byte order.
+        #[inline]
+        #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+        pub(super) fn acc(&self) -> [u8; 16] {
+            clmul::st(self.y)
+        }
+
+        /// Four blocks: the first (`second == false`) or second half of
+        /// an eight-block aggregation; the second half reduces.
+        #[inline]
+        #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+        pub(super) fn four(&mut self, blocks: &[RawBlock], second: bool) {
+            assert!(blocks.len() >= 4);
+            if !second {
+                self.sum = [_mm256_setzero_si256(); 3];
+            }
+            let base = if second { 2 } else { 0 };
+            for i in 0..2 {
+                // SAFETY: blocks 2i and 2i + 1 exist (checked above): 32
+                // readable bytes; unaligned load.
+                let v = unsafe { _mm256_loadu_si256(blocks[2 * i..].as_ptr().cast()) };
+                let mut x = _mm256_shuffle_epi8(v, self.rev);
+                if !second && i == 0 {
+                    x = _mm256_xor_si256(x, _mm256_zextsi128_si256(self.y));
+                }
+                mul_acc(&mut self.sum, x, self.h[base + i]);
+            }
+            if second {
+                let fold = |v: __m256i| {
+                    _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+                };
+                self.y = clmul::reduce(self.sum.map(fold));
+            }
+        }
+
+        /// Whole blocks, a multiple of eight.
+        #[inline]
+        #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq")]
+        pub(super) fn blocks(&mut self, blocks: &[RawBlock]) {
+            for (i, four) in blocks.chunks_exact(4).enumerate() {
+                self.four(four, i % 2 == 1);
+            }
+        }
+    }
+}
+
+/// The chain rounds over one vector type (see `chain`).
+macro_rules! chain_rounds {
+    ($features:literal) => {
+        /// `0x52` in bytes 1..3 of every lane: S-box input that maps to zero.
+        const FILL: u32 = 0x5252_5200;
+        /// The constant part of `P(L(post(z)))` in one byte (the lookups use
+        /// the linear tables below).
+        const LIN_CONST: u32 = (F0_LO[0] ^ F3_LO[0]) as u32;
+
+        /// A table with its entry 0 (the affine constant) removed.
+        const fn linear(t: [u8; 16]) -> [u8; 16] {
+            let mut out = t;
+            let mut i = 0;
+            while i < 16 {
+                out[i] ^= t[0];
+                i += 1;
+            }
+            out
+        }
+        pub(super) const F0_LO_LIN: [u8; 16] = linear(F0_LO);
+        pub(super) const F1_LO_LIN: [u8; 16] = linear(F1_LO);
+        pub(super) const F3_LO_LIN: [u8; 16] = linear(F3_LO);
+
+        /// Register constants for the chain rounds.
+        #[derive(Clone, Copy)]
+        pub(super) struct Consts {
+            f0_lo: V,
+            f0_hi: V,
+            f1_lo: V,
+            f1_hi: V,
+            f3_lo: V,
+            f3_hi: V,
+            low_nibble: V,
+            fill: V,
+            lin_const: V,
+        }
+
+        impl Consts {
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub(super) fn load() -> Self {
+                Consts {
+                    f0_lo: table(&F0_LO_LIN),
+                    f0_hi: table(&F0_HI),
+                    f1_lo: table(&F1_LO_LIN),
+                    f1_hi: table(&F1_HI),
+                    f3_lo: table(&F3_LO_LIN),
+                    f3_hi: table(&F3_HI),
+                    low_nibble: splat(0x0f),
+                    fill: splat(FILL),
+                    lin_const: splat(LIN_CONST),
+                }
+            }
+        }
+
+        /// A round key, spread, with the S-box filler.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn key(rk: u32, c: &Consts) -> V {
+            xor(spread_word(rk), c.fill)
+        }
+
+        /// One round on spread state words (a, x, b, c) (c newest) whose round
+        /// input `t = x ^ b ^ c ^ key` is already known; `kf` is the next
+        /// round's key (spread, with filler). Returns the new word
+        /// `a ^ G(S(t))` and the next round's input `b ^ c ^ new ^ kf`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn step(a: V, b: V, c: V, t: V, kf: V, cs: &Consts) -> (V, V) {
+            let z = aesenclast0(t);
+            let lo = and(z, cs.low_nibble);
+            let hi = shr4(z);
+            let l0 = xor(shuffle(cs.f0_lo, lo), shuffle(cs.f0_hi, hi));
+            let l1 = xor(shuffle(cs.f1_lo, lo), shuffle(cs.f1_hi, hi));
+            let l3 = xor(shuffle(cs.f3_lo, lo), shuffle(cs.f3_hi, hi));
+            let bck = xor(xor(b, c), kf);
+            let q = xor(xor(bck, a), cs.lin_const);
+            // Byte rotations of L = lane rotations: left by 8, 16, 24 bits.
+            let x = xor_fenced(xor(l0, q), rot_lanes::<0x39>(l3));
+            let y = xor(rot_lanes::<0x93>(l1), rot_lanes::<0x4e>(l1));
+            let t_next = xor_fenced(x, y);
+            (xor(t_next, bck), t_next)
+        }
+
+        /// The 32 rounds on `N` independent blocks (N = 1 or 2), in lockstep so
+        /// that the out-of-order core overlaps their chains.
+        #[inline]
+        #[target_feature(enable = $features)]
+        pub(super) fn rounds<const N: usize>(rk: &[u32; 32], s: &mut [[V; 4]; N], c: &Consts) {
+            let k0 = key(rk[0], c);
+            let mut t = s.map(|st| xor(xor(xor(st[1], st[2]), k0), st[3]));
+            for r in (0..32).step_by(4) {
+                for j in 0..4 {
+                    // The round after the last has no key: its input is unused.
+                    let kf = key(rk.get(r + j + 1).copied().unwrap_or(0), c);
+                    for (st, t) in s.iter_mut().zip(t.iter_mut()) {
+                        let (new, t_next) =
+                            step(st[j], st[(j + 2) % 4], st[(j + 3) % 4], *t, kf, c);
+                        st[j] = new;
+                        *t = t_next;
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// The latency-optimised path for one (or two independent) blocks: CBC
+/// encryption, CBC-MAC and single-block calls are a chain of dependent
+/// block encryptions, so what counts there is the latency of a round, not
+/// the throughput of a group.
+///
+/// A state word is kept *spread*: byte j of the word (little-endian lane
+/// order, as in the wide path) sits in the low byte of 32-bit lane j, the
+/// other three bytes of every lane are zero. The round input additionally
+/// carries `0x52` (the AES S-box pre-image of zero) in those bytes. Then:
+///
+/// * AESENCLAST needs no shuffle: ShiftRows leaves row 0 in place and
+///   rows 1..3 hold the same byte in every column, and SubBytes maps them
+///   to zero, so the result is the four S-box outputs, spread;
+/// * the high-nibble index is a plain 32-bit shift (the bytes above are
+///   zero), and the nibble tables are made linear (their constant, 0x76 in
+///   every byte of `L`'s output, is folded into the round-key term), so
+///   the zero bytes look up zeros and stay zero;
+/// * `L`'s byte rotations are whole-lane rotations (`PSHUFD`).
+///
+/// The next round's input is `(a ^ b ^ c ^ k_next ^ const) ^ G(S(t))`,
+/// where the first term is ready long before `G` is. Critical path of a
+/// round: AESENCLAST, shift, lookup, XOR, lane rotation, XOR, XOR.
+mod chain {
+    use super::v128::*;
+    use super::*;
+
+    chain_rounds!("avx2,aes");
+
+    /// Byte indices that spread word `W` of a register.
+    const fn spread_idx(w: u8) -> [u8; 16] {
+        let mut out = [0x80u8; 16];
+        let mut j = 0;
+        while j < 4 {
+            out[4 * j] = 4 * w + j as u8;
+            j += 1;
+        }
+        out
+    }
+    /// Byte indices that gather a spread word into word `W` of a register.
+    const fn gather_idx(w: usize) -> [u8; 16] {
+        let mut out = [0x80u8; 16];
+        let mut j = 0;
+        while j < 4 {
+            out[4 * w + j] = 4 * j as u8;
+            j += 1;
+        }
+        out
+    }
+
+    /// Loads a block as four spread words in the pre-image domain.
+    #[inline]
+    #[target_feature(enable = "avx2,aes")]
+    pub(super) fn load_block(b: &RawBlock) -> [V; 4] {
+        let nibble = table(&[0x0f; 16]);
+        let x = shuffle(table(b), table(&BSWAP32));
+        let y = xor(
+            shuffle(table(&P_LO), and(x, nibble)),
+            shuffle(table(&PRE_HI), and(shr4(x), nibble)),
+        );
+        [
+            shuffle(y, table(&spread_idx(0))),
+            shuffle(y, table(&spread_idx(1))),
+            shuffle(y, table(&spread_idx(2))),
+            shuffle(y, table(&spread_idx(3))),
+        ]
+    }
+
+    /// Leaves the domain and stores (X35, X34, X33, X32).
+    #[inline]
+    #[target_feature(enable = "avx2,aes")]
+    pub(super) fn store_block(s: [V; 4], b: &mut RawBlock) {
+        let nibble = table(&[0x0f; 16]);
+        let y = xor(
+            xor(
+                shuffle(s[3], table(&gather_idx(0))),
+                shuffle(s[2], table(&gather_idx(1))),
+            ),
+            xor(
+                shuffle(s[1], table(&gather_idx(2))),
+                shuffle(s[0], table(&gather_idx(3))),
+            ),
+        );
+        let x = xor(
+            shuffle(table(&PINV_LO), and(y, nibble)),
+            shuffle(table(&PINV_HI), and(shr4(y), nibble)),
+        );
+        // SAFETY: `b` is 16 writable bytes; unaligned store.
+        unsafe { store(b.as_mut_ptr(), shuffle(x, table(&BSWAP32))) };
+    }
+}
+
+/// The chain rounds on 256-bit registers with VAES: two independent
+/// blocks, one per 128-bit half (the lanes of a half are those of `chain`),
+/// so the second block rides along in the same instructions.
+mod chain2_vaes {
+    use super::v256::*;
+    use super::v256_vaes::aesenclast0;
+    use super::*;
+
+    chain_rounds!("avx2,aes,vaes");
+}
+
+/// The `chain` rounds for one block with the registers allocated by hand:
+/// with the compiler's allocation, state words spilled to the stack put a
+/// store-to-load round trip (longer than the slack) on the critical path
+/// of every round. Same algorithm and constants as `chain` (the tests
+/// check both against the portable backend).
+///
+/// Registers: xmm0..xmm3 the state words, xmm4 the round input, xmm5..xmm9
+/// temporaries, xmm10..xmm15 the linear nibble tables (F0, F1, F3; low and
+/// high nibble). The zero key, the low-nibble mask, the S-box filler and
+/// the constant of `L` are memory operands.
+mod chain_asm {
+    use super::v128::*;
+    use super::*;
+
+    /// Zero (AESENCLAST key), low-nibble mask, filler, constant of `L`.
+    #[repr(C, align(16))]
+    struct Constants([u32; 16]);
+    static CONSTANTS: Constants = Constants([
+        0,
+        0,
+        0,
+        0,
+        0x0f,
+        0x0f,
+        0x0f,
+        0x0f,
+        0x5252_5200,
+        0x5252_5200,
+        0x5252_5200,
+        0x5252_5200,
+        0x76,
+        0x76,
+        0x76,
+        0x76,
+    ]);
+
+    /// One round: `A` (oldest word) becomes `A ^ G(S(t))`, xmm4 the next
+    /// round's input `B ^ C ^ new ^ key`, with the key read from `{K}`.
+    macro_rules! round {
+        ($a:literal, $b:literal, $c:literal, $k:literal) => {
+            concat!(
+                "vpmovzxbd xmm7, dword ptr [{",
+                $k,
+                "}]\n",
+                "vaesenclast xmm5, xmm4, xmmword ptr [{cst}]\n",
+                "vpxor xmm7, xmm7, xmmword ptr [{cst} + 32]\n",
+                "vpxor xmm7, xmm7, ",
+                $b,
+                "\n",
+                "vpxor xmm7, xmm7, ",
+                $c,
+                "\n",
+                "vpxor xmm4, xmm7, ",
+                $a,
+                "\n",
+                "vpxor xmm4, xmm4, xmmword ptr [{cst} + 48]\n",
+                "vpand xmm6, xmm5, xmmword ptr [{cst} + 16]\n",
+                "vpsrld xmm5, xmm5, 4\n",
+                "vpshufb xmm8, xmm12, xmm6\n",
+                "vpshufb xmm9, xmm13, xmm5\n",
+                "vpxor xmm8, xmm8, xmm9\n",
+                "vpshufd xmm9, xmm8, 0x93\n",
+                "vpshufd xmm8, xmm8, 0x4e\n",
+                "vpxor xmm8, xmm8, xmm9\n",
+                "vpshufb xmm9, xmm14, xmm6\n",
+                "vpshufb xmm6, xmm10, xmm6\n",
+                "vpxor xmm4, xmm4, xmm6\n",
+                "vpshufb xmm6, xmm15, xmm5\n",
+                "vpshufb xmm5, xmm11, xmm5\n",
+                "vpxor xmm4, xmm4, xmm5\n",
+                "vpxor xmm9, xmm9, xmm6\n",
+                "vpshufd xmm9, xmm9, 0x39\n",
+                "vpxor xmm4, xmm4, xmm9\n",
+                "vpxor xmm4, xmm4, xmm8\n",
+                "vpxor ",
+                $a,
+                ", xmm4, xmm7\n",
+            )
+        };
+    }
+
+    /// The 32 rounds on one block's spread state words (see `chain`).
+    #[inline]
+    #[target_feature(enable = "avx2,aes")]
+    pub(super) fn rounds(rk: &[u32; 32], s: [V; 4]) -> [V; 4] {
+        let [mut s0, mut s1, mut s2, mut s3] = s;
+        let fill = table(&[
+            0x00, 0x52, 0x52, 0x52, 0x00, 0x52, 0x52, 0x52, 0x00, 0x52, 0x52, 0x52, 0x00, 0x52,
+            0x52, 0x52,
+        ]);
+        let mut t = xor(xor(xor(s1, s2), xor(spread_word(rk[0]), fill)), s3);
+        let tables = [
+            table(&chain::F0_LO_LIN),
+            table(&F0_HI),
+            table(&chain::F1_LO_LIN),
+            table(&F1_HI),
+            table(&chain::F3_LO_LIN),
+            table(&F3_HI),
+        ];
+        for r in (0..32).step_by(4) {
+            // The round after the last has no key; any readable word does
+            // (its input is unused, and the new word does not depend on it).
+            let k = [1, 2, 3, 4].map(|i| &rk[(r + i).min(31)] as *const u32);
+            // SAFETY: register-only AVX/AES-NI instructions plus reads of
+            // `CONSTANTS` (64 bytes, offsets 0..=48) and of one round-key
+            // word at each `k[i]` (in bounds of `rk`); no writes to memory,
+            // no stack use, flags untouched. Every register written is
+            // declared.
+            unsafe {
+                core::arch::asm!(
+                    round!("xmm0", "xmm2", "xmm3", "k0"),
+                    round!("xmm1", "xmm3", "xmm0", "k1"),
+                    round!("xmm2", "xmm0", "xmm1", "k2"),
+                    round!("xmm3", "xmm1", "xmm2", "k3"),
+                    cst = in(reg) &CONSTANTS,
+                    k0 = in(reg) k[0],
+                    k1 = in(reg) k[1],
+                    k2 = in(reg) k[2],
+                    k3 = in(reg) k[3],
+                    inout("xmm0") s0,
+                    inout("xmm1") s1,
+                    inout("xmm2") s2,
+                    inout("xmm3") s3,
+                    inout("xmm4") t,
+                    out("xmm5") _,
+                    out("xmm6") _,
+                    out("xmm7") _,
+                    out("xmm8") _,
+                    out("xmm9") _,
+                    in("xmm10") tables[0],
+                    in("xmm11") tables[1],
+                    in("xmm12") tables[2],
+                    in("xmm13") tables[3],
+                    in("xmm14") tables[4],
+                    in("xmm15") tables[5],
+                    options(readonly, nostack, preserves_flags),
+                );
+            }
+        }
+        [s0, s1, s2, s3]
+    }
+}
+
+#[target_feature(enable = "avx2,aes")]
+fn crypt_block_chain(rk: &[u32; 32], block: &mut RawBlock) {
+    let s = chain::load_block(block);
+    let s = chain_asm::rounds(rk, s);
+    chain::store_block(s, block);
+}
+
+/// Two blocks as two independent chains in 128-bit registers (AES-NI:
+/// with one block per half of a 256-bit register, the lane split and merge
+/// around the two AESENCLASTs would lengthen both chains).
+#[target_feature(enable = "avx2,aes")]
+fn crypt_pair_chain(rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
+    let c = chain::Consts::load();
+    let mut s = [chain::load_block(a), chain::load_block(b)];
+    chain::rounds(rk, &mut s, &c);
+    chain::store_block(s[0], a);
+    chain::store_block(s[1], b);
+}
+
+/// Two blocks, one per 128-bit half of the `chain2_vaes` registers: the
+/// second block rides along in the same instructions (one VAESENCLAST per
+/// round for both).
+#[target_feature(enable = "avx2,aes,vaes")]
+fn crypt_pair_chain_vaes(rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
+    let c = chain2_vaes::Consts::load();
+    let (sa, sb) = (chain::load_block(a), chain::load_block(b));
+    let mut s = [core::array::from_fn(|i| _mm256_set_m128i(sb[i], sa[i]))];
+    chain2_vaes::rounds(rk, &mut s, &c);
+    chain::store_block(s[0].map(|v| _mm256_castsi256_si128(v)), a);
+    chain::store_block(s[0].map(|v| _mm256_extracti128_si256::<1>(v)), b);
+}
+
+/// One block in place on the latency-optimised path (both the AES-NI and
+/// the VAES backend: one block needs no 256-bit registers).
+pub(crate) fn crypt_block(rk: &[u32; 32], block: &mut RawBlock) {
+    // SAFETY: the backend is only selected after run-time detection of
+    // AES-NI and AVX2.
+    unsafe { crypt_block_chain(rk, block) }
+}
+
+/// Two independent blocks in place on the latency-optimised path (e.g. a
+/// CBC-MAC block and a counter block of CCM): one per half of 256-bit
+/// registers, so about the latency of one.
+pub(crate) fn crypt_pair(vaes: bool, rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
+    if vaes {
+        // SAFETY: the VAES backend is only selected after run-time
+        // detection of AES-NI, AVX2 and VAES.
+        unsafe { crypt_pair_chain_vaes(rk, a, b) }
+    } else {
+        // SAFETY: as for `crypt_block`.
+        unsafe { crypt_pair_chain(rk, a, b) }
+    }
+}
+
+/// Fused GCM over whole steps of 32 blocks: macro-expanded per width so the
+/// AES-NI and VAES variants share the code.
+macro_rules! gcm_driver {
+    ($name:ident, $m:ident, $features:literal) => {
+        #[target_feature(enable = $features)]
+        fn $name(
+            rk: &[u32; 32],
+            key: &super::clmul::Key,
+            acc: &mut [u8; 16],
+            ctr: &mut RawBlock,
+            data: &mut [RawBlock],
+            seal: bool,
+        ) {
+            use $m::{Hash, Hasher, STEP};
+            let words = $m::counter_words(ctr);
+            let mut base = u32::from_be_bytes([ctr[12], ctr[13], ctr[14], ctr[15]]);
+            let mut hs = Hasher::new(key, acc);
+            let steps = data.len() / STEP;
+            for i in 0..steps {
+                let (done, todo) = data.split_at_mut(i * STEP);
+                let cur: &mut [RawBlock; STEP] =
+                    (&mut todo[..STEP]).try_into().expect("STEP blocks");
+                let hash = if !seal {
+                    Hash::Input
+                } else if i == 0 {
+                    Hash::Nothing
+                } else {
+                    Hash::Blocks((&done[(i - 1) * STEP..]).try_into().expect("STEP blocks"))
+                };
+                $m::step(rk, &words, base, cur, hash, &mut hs);
+                base = base.wrapping_add(STEP as u32);
+            }
+            if seal && steps > 0 {
+                hs.blocks(&data[(steps - 1) * STEP..steps * STEP]);
+            }
+            *acc = hs.acc();
+            ctr[12..].copy_from_slice(&base.to_be_bytes());
+        }
+    };
+}
+
+gcm_driver!(gcm_wide, wide, "avx2,aes,pclmulqdq");
+gcm_driver!(gcm_wide_vaes, wide_vaes, "avx2,aes,vaes,pclmulqdq");
+gcm_driver!(
+    gcm_wide_vaes_vpclmul,
+    wide_vaes_vpclmul,
+    "avx2,aes,vaes,pclmulqdq,vpclmulqdq"
+);
+
+/// Blocks per fused GCM step: [`gcm`] handles the largest multiple of it.
+pub(crate) const GCM_STEP: usize = wide::STEP;
+
+/// SM4-GCM encryption (`seal`) or decryption of `data` (a multiple of
+/// [`GCM_STEP`] blocks) in one pass: CTR with inc32 from `ctr` (left at the
+/// next counter) and GHASH of the ciphertext into `acc` (POLYVAL order).
+pub(crate) fn gcm(
+    vaes: bool,
+    rk: &[u32; 32],
+    key: &super::clmul::Key,
+    acc: &mut [u8; 16],
+    ctr: &mut RawBlock,
+    data: &mut [RawBlock],
+    seal: bool,
+) {
+    debug_assert!(data.len().is_multiple_of(GCM_STEP));
+    if vaes && std::arch::is_x86_feature_detected!("vpclmulqdq") {
+        // SAFETY: the VAES backend is only selected after run-time
+        // detection of AES-NI, AVX2 and VAES; a clmul `Key` exists only when
+        // PCLMULQDQ was detected; VPCLMULQDQ was just detected.
+        unsafe { gcm_wide_vaes_vpclmul(rk, key, acc, ctr, data, seal) }
+    } else if vaes {
+        // SAFETY: the VAES backend is only selected after run-time
+        // detection of AES-NI, AVX2 and VAES; a clmul `Key` exists only when
+        // PCLMULQDQ was detected.
+        unsafe { gcm_wide_vaes(rk, key, acc, ctr, data, seal) }
+    } else {
+        // SAFETY: AES-NI and AVX2 were detected for this backend; a clmul
+        // `Key` exists only when PCLMULQDQ was detected.
+        unsafe { gcm_wide(rk, key, acc, ctr, data, seal) }
+    }
 }

@@ -25,18 +25,18 @@ impl Drop for Key {
 }
 
 /// Byte reversal of a whole 128-bit register.
-const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
+pub(crate) const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 #[inline]
 #[target_feature(enable = "pclmulqdq,avx")]
-fn ld(b: &[u8; 16]) -> __m128i {
+pub(crate) fn ld(b: &[u8; 16]) -> __m128i {
     // SAFETY: `b` is 16 readable bytes; unaligned load.
     unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
 }
 
 #[inline]
 #[target_feature(enable = "pclmulqdq,avx")]
-fn st(v: __m128i) -> [u8; 16] {
+pub(crate) fn st(v: __m128i) -> [u8; 16] {
     let mut out = [0u8; 16];
     // SAFETY: `out` is 16 writable bytes; unaligned store.
     unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) };
@@ -46,7 +46,7 @@ fn st(v: __m128i) -> [u8; 16] {
 /// Unreduced 256-bit product as (lo, mid, hi) partial sums.
 #[inline]
 #[target_feature(enable = "pclmulqdq,avx")]
-fn mul_acc(acc: &mut [__m128i; 3], a: __m128i, b: __m128i) {
+pub(crate) fn mul_acc(acc: &mut [__m128i; 3], a: __m128i, b: __m128i) {
     acc[0] = _mm_xor_si128(acc[0], _mm_clmulepi64_si128::<0x00>(a, b));
     acc[2] = _mm_xor_si128(acc[2], _mm_clmulepi64_si128::<0x11>(a, b));
     acc[1] = _mm_xor_si128(
@@ -61,7 +61,7 @@ fn mul_acc(acc: &mut [__m128i; 3], a: __m128i, b: __m128i) {
 /// Reduces a 256-bit product: a * b * x^-128 mod x^128 + x^127 + x^126 + x^121 + 1.
 #[inline]
 #[target_feature(enable = "pclmulqdq,avx")]
-fn reduce(acc: [__m128i; 3]) -> __m128i {
+pub(crate) fn reduce(acc: [__m128i; 3]) -> __m128i {
     let poly = _mm_set_epi64x(0xc200_0000_0000_0000_u64 as i64, 1);
     let lo = _mm_xor_si128(acc[0], _mm_slli_si128::<8>(acc[1]));
     let hi = _mm_xor_si128(acc[2], _mm_srli_si128::<8>(acc[1]));
@@ -137,6 +137,11 @@ impl Key {
         debug_assert!(available());
         // SAFETY: callers check `available()` (PCLMULQDQ, AVX) first.
         unsafe { new_key(h) }
+    }
+
+    /// H'^1 .. H'^8 (POLYVAL byte order), for the fused GCM loops.
+    pub(crate) fn powers(&self) -> &[[u8; 16]; 8] {
+        &self.powers
     }
 
     /// Absorbs whole blocks into `acc` (POLYVAL byte order).
