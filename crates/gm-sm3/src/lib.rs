@@ -1,9 +1,13 @@
 //! The SM3 hash family: SM3 (GB/T 32905-2016), HMAC-SM3, HKDF-SM3 and the
 //! key derivation function of GM/T 0003.4-2012 / GB/T 32918.4-2016.
 //!
-//! SM3 itself comes from the RustCrypto [`sm3`](mod@sm3) crate, HMAC and HKDF from the
-//! RustCrypto [`hmac`] and [`hkdf`] crates; this crate adds one-call helpers
-//! with typed errors, constant-time tag verification and the SM2 KDF.
+//! SM3 itself is implemented here: [`Sm3`] is a `digest` 0.11 hasher over
+//! this crate's compression function (on x86-64 CPUs with AVX2 and BMI2,
+//! detected at run time, with a vectorised message expansion; portable
+//! unrolled code elsewhere), with no table lookups and no branches or memory
+//! indexes that depend on the data. HMAC and HKDF come from the RustCrypto
+//! [`hmac`] and [`hkdf`] crates. This crate adds one-call helpers with typed
+//! errors, constant-time tag verification and the SM2 KDF.
 //!
 //! ```
 //! use gm_sm3::{hmac_sm3, hmac_sm3_verify, kdf, sm3};
@@ -22,19 +26,61 @@
 //! kdf(b"shared secret Z", &mut okm)?;
 //! # Ok::<(), gm_sm3::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// No unsafe code, except in `compress::x86` (SIMD intrinsics behind
+// run-time CPU feature detection), which allows it for that module only.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 use core::fmt;
 
+use digest::Digest;
 use hmac::{KeyInit, Mac};
-use sm3::Digest;
 use zeroize::Zeroize;
 
 pub use digest;
 pub use hkdf;
 pub use hmac;
-pub use sm3::Sm3;
+
+pub mod block_api;
+mod compress;
+
+digest::buffer_fixed!(
+    /// The SM3 hash function (GB/T 32905-2016), usable through the
+    /// [`digest::Digest`] trait, with [`HmacSm3`] and [`HkdfSm3`].
+    ///
+    /// Cloning copies the state (a common prefix can be hashed once); the
+    /// state and the buffered input are zeroized on drop.
+    ///
+    /// ```
+    /// use gm_sm3::{digest::Digest, Sm3};
+    ///
+    /// let mut h = Sm3::new();
+    /// h.update(b"a");
+    /// h.update(b"bc");
+    /// assert_eq!(h.finalize()[..], gm_sm3::sm3(b"abc")[..]);
+    /// ```
+    pub struct Sm3(block_api::Sm3Core);
+    impl: BaseFixedTraits AlgorithmName Default Clone HashMarker
+        Reset FixedOutputReset SerializableState;
+);
+
+// `digest::buffer_fixed!` gates these two on features of the calling crate;
+// this crate always provides them (as the RustCrypto `sm3` crate does with
+// its default `oid` feature and its `zeroize` feature).
+impl digest::const_oid::AssociatedOid for Sm3 {
+    /// The GM/T 0006 OID of SM3, 1.2.156.10197.1.401.
+    const OID: digest::const_oid::ObjectIdentifier =
+        digest::const_oid::ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
+}
+
+impl zeroize::ZeroizeOnDrop for Sm3 {}
+
+// Both parts of `Sm3` wipe themselves on drop.
+const _: () = {
+    fn assert_zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    let _ = assert_zeroize_on_drop::<block_api::Sm3Core>;
+    let _ = assert_zeroize_on_drop::<digest::block_api::Buffer<block_api::Sm3Core>>;
+};
 
 /// Length of an SM3 digest (and of an untruncated HMAC-SM3 tag), in bytes.
 pub const DIGEST_LEN: usize = 32;
