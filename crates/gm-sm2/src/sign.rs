@@ -274,7 +274,7 @@ impl SigningKey {
     }
 
     /// Turns on batched nonce precomputation: nonces are drawn 32 at a
-    /// time, their points [k]G computed together and brought to affine
+    /// time, their points k·G computed together and brought to affine
     /// form with one shared inversion, and each signature takes one
     /// (k, x1) pair out of the pool, so signing skips the scalar
     /// multiplication's inversion and most of its overhead.
