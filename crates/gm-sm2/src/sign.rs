@@ -287,6 +287,16 @@ impl SigningKey {
     /// the message, which still protects a key if the OS RNG repeats
     /// itself. The pool (up to 32 secret nonces) is zeroized on drop.
     /// Clones share the pool.
+    ///
+    /// ```
+    /// # use gm_sm2::{PrivateKey, SigningKey, DEFAULT_ID};
+    /// let key = PrivateKey::generate()?;
+    /// let mut signer = SigningKey::new(&key, DEFAULT_ID)?;
+    /// signer.enable_nonce_pool();
+    /// let sig = signer.sign_message(b"payment 42")?;
+    /// signer.verifying_key().verify_message(b"payment 42", &sig)?;
+    /// # Ok::<(), gm_sm2::Error>(())
+    /// ```
     pub fn enable_nonce_pool(&mut self) {
         if self.pool.is_none() {
             self.pool = Some(std::sync::Arc::new(std::sync::Mutex::new(
