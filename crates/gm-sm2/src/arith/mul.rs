@@ -114,20 +114,33 @@ fn booth(v: u64, w: usize) -> (u64, u64) {
     (mag, neg)
 }
 
-/// All ones if a == b; constant time.
+/// All ones if a == b (no optimisation barrier: see the callers).
+#[inline(always)]
+fn eq_mask_raw(a: u64, b: u64) -> u64 {
+    let x = a ^ b;
+    // x | -x has its top bit set iff x != 0.
+    ((x | x.wrapping_neg()) >> 63).wrapping_sub(1)
+}
+
+/// All ones if a == b; constant time, opaque to the optimiser.
 #[inline(always)]
 fn eq_mask(a: u64, b: u64) -> u64 {
-    let x = a ^ b;
-    // x | -x has its top bit set iff x != 0; opaque to the optimiser.
-    core::hint::black_box(((x | x.wrapping_neg()) >> 63).wrapping_sub(1))
+    core::hint::black_box(eq_mask_raw(a, b))
 }
 
 /// Reads `table[mag - 1]` by scanning every entry; (0, 0) if mag = 0.
+/// The 32 masks are computed first and pass the optimisation barrier
+/// together, so the masked accumulation below stays branch-free and can
+/// be vectorised.
 #[inline(always)]
 fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
+    let mut masks = [0u64; BASE_ENTRIES];
+    for (j, m) in masks.iter_mut().enumerate() {
+        *m = eq_mask_raw(mag, j as u64 + 1);
+    }
+    let masks = core::hint::black_box(masks);
     let mut out = [0u64; 8];
-    for (j, entry) in table.iter().enumerate() {
-        let m = eq_mask(mag, j as u64 + 1);
+    for (entry, &m) in table.iter().zip(masks.iter()) {
         for k in 0..4 {
             out[k] |= entry.x.0[k] & m;
             out[k + 4] |= entry.y.0[k] & m;
@@ -144,12 +157,34 @@ fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
 /// Reads `table[mag - 1]` by scanning every entry; infinity if mag = 0.
 #[inline(always)]
 fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
-    let mut out = Jacobian::INFINITY;
-    for (j, entry) in table.iter().enumerate() {
-        let m = eq_mask(mag, j as u64 + 1);
-        out = Jacobian::select(&out, entry, m);
+    let mut masks = [0u64; VAR_ENTRIES];
+    for (j, m) in masks.iter_mut().enumerate() {
+        *m = eq_mask_raw(mag, j as u64 + 1);
     }
-    out
+    // mag = 0 selects nothing: start from infinity's coordinates.
+    let none = core::hint::black_box(eq_mask_raw(mag, 0));
+    let masks = core::hint::black_box(masks);
+    let inf = Jacobian::INFINITY;
+    let mut out = [0u64; 12];
+    for k in 0..4 {
+        out[k] = inf.x.0[k] & none;
+        out[k + 4] = inf.y.0[k] & none;
+        out[k + 8] = inf.z.0[k] & none;
+    }
+    for (entry, &m) in table.iter().zip(masks.iter()) {
+        for k in 0..4 {
+            out[k] |= entry.x.0[k] & m;
+            out[k + 4] |= entry.y.0[k] & m;
+            out[k + 8] |= entry.z.0[k] & m;
+        }
+    }
+    let p = Jacobian {
+        x: super::field::Fe([out[0], out[1], out[2], out[3]]),
+        y: super::field::Fe([out[4], out[5], out[6], out[7]]),
+        z: super::field::Fe([out[8], out[9], out[10], out[11]]),
+    };
+    out.zeroize();
+    p
 }
 
 /// k·G in constant time. `k` is big-endian and must be below the group
