@@ -78,3 +78,65 @@ impl fmt::Debug for EphemeralSecret {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_agree_and_match_rustcrypto() {
+        use sm2::elliptic_curve::point::AffineCoordinates;
+        let a = EphemeralSecret::generate().unwrap();
+        let b = EphemeralSecret::generate().unwrap();
+        let (pa, pb) = (*a.public_key(), *b.public_key());
+        // RustCrypto's arithmetic as the reference: d_a · P_b.
+        let d_a = a.secret.scalar().to_owned();
+        let peer = sm2::PublicKey::from_sec1_bytes(&pb).unwrap();
+        let expect = (peer.to_projective() * d_a).to_affine().x();
+        let za = a.diffie_hellman(&pb).unwrap();
+        let zb = b.diffie_hellman(&pa).unwrap();
+        assert_eq!(*za, *zb);
+        assert_eq!(za[..], expect[..]);
+    }
+
+    #[test]
+    fn bad_peer_points_are_typed_errors() {
+        let fresh = || EphemeralSecret::generate().unwrap();
+        let good = *fresh().public_key();
+        // Wrong lengths and prefixes, compressed and identity encodings.
+        for bad in [
+            &good[..64],
+            &[good.as_slice(), &[0]].concat()[..],
+            &[0x00][..],
+            &[&[0x02], &good[1..33]].concat()[..],
+            &[],
+        ] {
+            assert!(
+                matches!(
+                    fresh().diffie_hellman(bad),
+                    Err(Error::InvalidPointEncoding { .. })
+                ),
+                "{bad:02x?}"
+            );
+        }
+        let mut wrong_prefix = good;
+        wrong_prefix[0] = 0x06;
+        assert!(matches!(
+            fresh().diffie_hellman(&wrong_prefix),
+            Err(Error::InvalidPointEncoding { .. })
+        ));
+        // Off the curve (y + 1), x >= p, all zero.
+        let mut off = good;
+        off[64] ^= 1;
+        let mut big_x = good;
+        big_x[1..33].copy_from_slice(&[0xff; 32]);
+        let mut zero = [0u8; 65];
+        zero[0] = 0x04;
+        for bad in [off, big_x, zero] {
+            assert!(matches!(
+                fresh().diffie_hellman(&bad),
+                Err(Error::PointNotOnCurve { .. })
+            ));
+        }
+    }
+}
