@@ -25,17 +25,18 @@ echo "openssl: $(openssl version)"
 echo
 
 taskset -c 0 "$gmkit" speed --json --backend all --seconds "$secs" --sizes "$sizes" > "$out/gmkit.json"
-# openssl speed -mr prints machine-readable "+F:<n>:<alg>:<bytes per second>" lines.
+# openssl speed -mr prints machine-readable "+F:<n>:<alg>:<bytes per second>" lines;
+# -elapsed makes it count wall-clock time, as gmkit speed does (its default is CPU time).
 for size in 16 64 256 1024 8192 16384; do
     for alg in sm4-ecb sm4-cbc sm4-ctr sm3; do
-        taskset -c 0 openssl speed -mr -seconds "$secs" -bytes "$size" -evp "$alg" 2>/dev/null \
+        taskset -c 0 openssl speed -mr -elapsed -seconds "$secs" -bytes "$size" -evp "$alg" 2>/dev/null \
             | awk -v s="$size" -F: '/^\+F/ {print $3, s, $4}'
     done
-    taskset -c 0 openssl speed -mr -seconds "$secs" -bytes "$size" -hmac sm3 2>/dev/null \
+    taskset -c 0 openssl speed -mr -elapsed -seconds "$secs" -bytes "$size" -hmac sm3 2>/dev/null \
         | awk -v s="$size" -F: '/^\+F/ {print "hmac-sm3", s, $4}'
 done > "$out/openssl.txt"
 # SM2 sign/verify: "+F7:<n>:256:CurveSM2:<sign/s>:<verify/s>" (ops per second).
-taskset -c 0 openssl speed -mr -seconds "$secs" sm2 2>/dev/null \
+taskset -c 0 openssl speed -mr -elapsed -seconds "$secs" sm2 2>/dev/null \
     | awk -F: '/^\+F7/ {print "sm2-sign", 32, $5; print "sm2-verify", 32, $6}' >> "$out/openssl.txt"
 
 python3 - "$out/gmkit.json" "$out/openssl.txt" <<'PY'
