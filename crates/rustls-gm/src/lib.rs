@@ -32,6 +32,13 @@
 //! handshake and `"1234567812345678"` in certificates (RFC 8998 section
 //! 3.2.1). Randomness comes from the operating system only.
 //!
+//! SM2 verification keeps precomputed tables (gm-sm2's
+//! `VerifyingKey::precompute`, 88 KiB each) for up to 16 keys that verify
+//! more than once, such as the CA and intermediate keys of a chain and the
+//! key of a server one reconnects to. That makes their verifications several
+//! times faster. `RUSTLS_GM_VERIFY_CACHE=0` in the environment turns this
+//! off.
+//!
 //! # Example
 //!
 //! ```
