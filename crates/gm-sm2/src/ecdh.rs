@@ -18,7 +18,7 @@ use std::fmt;
 
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::arith::{mul_base, mul_var, Affine};
+use crate::arith::{mul_base_affine, mul_var_affine, Affine};
 use crate::error::{Error, Result};
 use crate::key::{SecretScalar, POINT_LEN, SCALAR_LEN};
 
@@ -37,7 +37,7 @@ impl EphemeralSecret {
     }
 
     pub(crate) fn from_secret(secret: SecretScalar) -> Self {
-        let public = mul_base(&secret.to_be_bytes()).to_affine_ct().to_sec1();
+        let public = mul_base_affine(&secret.to_be_bytes()).to_sec1();
         EphemeralSecret { secret, public }
     }
 
@@ -63,10 +63,9 @@ impl EphemeralSecret {
         x.copy_from_slice(&peer[1..33]);
         y.copy_from_slice(&peer[33..]);
         let q = Affine::from_bytes(&x, &y).ok_or(Error::PointNotOnCurve { what })?;
-        let mut shared = mul_var(&self.secret.to_be_bytes(), &q).to_affine_ct();
+        let mut shared = mul_var_affine(&self.secret.to_be_bytes(), &q);
         let out = Zeroizing::new(shared.x.to_bytes());
-        shared.x.0.zeroize();
-        shared.y.0.zeroize();
+        shared.zeroize();
         Ok(out)
     }
 }

@@ -193,16 +193,14 @@ fn split_raw(data: &[u8], c3_first: bool) -> (&[u8], &[u8], &[u8]) {
 /// is the shared secret. `k` is in [1, n-1] and P is valid, so the product
 /// is finite.
 fn shared_xy(k: &SecretScalar, p: &AffinePoint) -> Zeroizing<[u8; 64]> {
-    let k_bytes = k.to_be_bytes();
-    let mut a = crate::arith::mul_var(&k_bytes, &crate::arith::Affine::from_sm2(p)).to_affine_ct();
+    let mut a = crate::arith::mul_var_affine(&k.to_be_bytes(), &crate::arith::Affine::from_sm2(p));
     let mut out = Zeroizing::new([0u8; 64]);
     let (mut x, mut y) = a.to_xy_bytes();
     out[..32].copy_from_slice(&x);
     out[32..].copy_from_slice(&y);
     x.zeroize();
     y.zeroize();
-    a.x.0.zeroize();
-    a.y.0.zeroize();
+    a.zeroize();
     out
 }
 
@@ -239,8 +237,7 @@ pub(crate) fn encrypt_with_k(
         return Err(Error::EmptyMessage);
     }
     // A2: C1 = [k]G
-    let k_bytes = k.to_be_bytes();
-    let c1 = crate::arith::mul_base(&k_bytes).to_affine_ct().to_sm2();
+    let c1 = crate::arith::mul_base_affine(&k.to_be_bytes()).to_sm2();
     // A3: S = [h]P with h = 1 is P itself, never the identity (PublicKey invariant).
     // A4: (x2, y2) = [k]P
     let xy = shared_xy(k, key.point());

@@ -126,9 +126,7 @@ impl KeyExchange {
             Role::Responder => (peer_z, own_z),
         };
         // A1-A3 / B1-B3: R = [r]G
-        let ephemeral_point = crate::arith::mul_base(&ephemeral.to_be_bytes())
-            .to_affine_ct()
-            .to_sm2();
+        let ephemeral_point = crate::arith::mul_base_affine(&ephemeral.to_be_bytes()).to_sm2();
         Ok(KeyExchange {
             role,
             own_key: own_key.clone(),

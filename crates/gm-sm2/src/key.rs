@@ -98,9 +98,7 @@ impl PrivateKey {
     }
 
     pub(crate) fn from_secret(secret: SecretScalar) -> Self {
-        let point = crate::arith::mul_base(&secret.to_be_bytes())
-            .to_affine_ct()
-            .to_sm2();
+        let point = crate::arith::mul_base_affine(&secret.to_be_bytes()).to_sm2();
         PrivateKey {
             secret,
             public: PublicKey { point },

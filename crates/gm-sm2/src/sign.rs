@@ -386,10 +386,7 @@ fn sign_candidate(
     let k_ok = k_in_range & !k.is_zero();
     // A4: (x1, y1) = [k]G (an out-of-range k became 0 and is rejected below)
     let mut k_bytes_checked: [u8; 32] = k.to_repr().into();
-    let x1 = crate::arith::mul_base(&k_bytes_checked)
-        .to_affine_ct()
-        .x
-        .to_bytes();
+    let x1 = crate::arith::mul_base_affine(&k_bytes_checked).x.to_bytes();
     k_bytes_checked.zeroize();
     let out = finish_signature(secrets, e, &k, k_ok, &x1);
     k.zeroize();

@@ -20,6 +20,38 @@ use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::{AffinePoint, FieldBytes};
 
 pub(crate) use mul::{mul_base, mul_double_vartime, mul_double_vartime_table, mul_var, PointTable};
+
+/// k·G in affine form, constant time (k in [1, n-1], so never infinity).
+pub(crate) fn mul_base_affine(k: &[u8; 32]) -> Affine {
+    mul_base(k).to_affine_ct()
+}
+
+/// k·P in affine form, constant time (k in [1, n-1] and P valid, so
+/// never infinity: the cofactor is 1).
+pub(crate) fn mul_var_affine(k: &[u8; 32], p: &Affine) -> Affine {
+    mul_var(k, p).to_affine_ct()
+}
+
+impl zeroize::Zeroize for field::Fe {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::Zeroize for Affine {
+    fn zeroize(&mut self) {
+        self.x.zeroize();
+        self.y.zeroize();
+    }
+}
+
+impl zeroize::Zeroize for Jacobian {
+    fn zeroize(&mut self) {
+        self.x.zeroize();
+        self.y.zeroize();
+        self.z.zeroize();
+    }
+}
 pub(crate) use point::{Affine, Jacobian};
 
 /// The group order n, big-endian.

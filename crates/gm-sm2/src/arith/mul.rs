@@ -283,11 +283,7 @@ pub(crate) fn mul_var(k: &[u8; 32], p: &Affine) -> Jacobian {
     }
     let acc = acc.cond_neg(negate);
     limbs.zeroize();
-    for t in table.iter_mut() {
-        t.x.0.zeroize();
-        t.y.0.zeroize();
-        t.z.0.zeroize();
-    }
+    table.zeroize();
     acc
 }
 
