@@ -334,9 +334,6 @@ macro_rules! sm4_rounds {
     ($features:literal) => {
         use super::*;
 
-        /// A group: `LANES` blocks.
-        pub(super) type Group = [RawBlock; LANES];
-
         /// Register constants, loaded once per call.
         #[derive(Clone, Copy)]
         struct Consts {
@@ -414,6 +411,15 @@ macro_rules! sm4_rounds {
             let [_, _, c, d] = unpack(t2, t3);
             [a, b, c, d]
         }
+    };
+}
+
+/// The plain block paths over the rounds of `sm4_rounds!` (one group, or
+/// `IN_FLIGHT` groups with their dependency chains overlapped).
+macro_rules! block_paths {
+    ($features:literal) => {
+        /// A group: `LANES` blocks.
+        pub(super) type Group = [RawBlock; LANES];
 
         /// Loads a group as four word registers in the pre-image domain.
         #[inline]
@@ -599,12 +605,14 @@ macro_rules! gcm_kernel {
 mod wide {
     use super::v256::*;
     sm4_rounds!("avx2,aes");
+    block_paths!("avx2,aes");
     gcm_kernel!("avx2,aes,pclmulqdq", hash128);
 }
 
 mod narrow {
     use super::v128::*;
     sm4_rounds!("avx2,aes");
+    block_paths!("avx2,aes");
 }
 
 /// The same rounds with VAES: one 256-bit AESENCLAST instead of two 128-bit
@@ -613,13 +621,13 @@ mod wide_vaes {
     use super::v256::*;
     use super::v256_vaes::aesenclast0;
     sm4_rounds!("avx2,aes,vaes");
+    block_paths!("avx2,aes,vaes");
     gcm_kernel!("avx2,aes,vaes,pclmulqdq", hash128);
 }
 
 /// The VAES rounds with GHASH on 256-bit VPCLMULQDQ (two blocks per
-/// carry-less multiplication). Only its GCM kernel is used; the plain block
-/// paths are those of `wide_vaes`.
-#[allow(dead_code)]
+/// carry-less multiplication): only a GCM kernel; the plain block paths are
+/// those of `wide_vaes`.
 mod wide_vaes_vpclmul {
     use super::v256::*;
     use super::v256_vaes::aesenclast0;
