@@ -30,6 +30,8 @@ pub const ALGORITHMS: &[&str] = &[
     "sm2-ecdh",
     "tls13-handshake-gm",
     "tls13-handshake-aws-lc",
+    "tls13-bulk-gm",
+    "tls13-bulk-aws-lc",
 ];
 
 /// Message size for the SM2 signature measurements (the message is hashed
@@ -145,22 +147,40 @@ pub fn measure(
     if algorithm.starts_with("sm2-") {
         return measure_sm2(algorithm, size, secs);
     }
-    if algorithm.starts_with("tls13-handshake-") {
-        let (pair, label) = crate::speed_tls::pair_for(algorithm)?;
+    if algorithm.starts_with("tls13-") {
+        use crate::speed_tls::{checked_handshake, handshake, pair_for, send_record, RECORD};
+        let (pair, label) = pair_for(algorithm)?;
+        let failed = |e: rustls::Error| SpeedError::Backend(format!("TLS {algorithm} failed: {e}"));
         let mut buf = Vec::new();
-        // One checked handshake first, so a broken configuration is an
-        // error and not a panic inside the timing loop.
-        crate::speed_tls::handshake(&pair, &mut buf)
-            .map_err(|e| SpeedError::Backend(format!("TLS handshake failed: {e}")))?;
-        let ops = rate(secs, || {
-            crate::speed_tls::handshake(&pair, &mut buf).expect("checked above");
-        });
+        // A checked handshake first: a broken configuration is an error,
+        // not a panic inside the timing loop, and not a different suite.
+        let (mut client, mut server) = checked_handshake(&pair, &mut buf).map_err(failed)?;
+        let (value, unit) = if algorithm.starts_with("tls13-handshake-") {
+            let rate = rate(secs, || {
+                black_box(handshake(&pair, &mut buf).expect("checked above"));
+            });
+            (rate, "handshakes/s")
+        } else {
+            let data = vec![0x5au8; RECORD];
+            let mut out = vec![0u8; RECORD];
+            send_record(&mut client, &mut server, &data, &mut out, &mut buf).map_err(failed)?;
+            if out != data {
+                return Err(SpeedError::Backend(
+                    "TLS bulk: data came back changed".into(),
+                ));
+            }
+            let records = rate(secs, || {
+                send_record(&mut client, &mut server, &data, &mut out, &mut buf)
+                    .expect("checked above");
+            });
+            (records * RECORD as f64 / 1e6, "MB/s")
+        };
         return Ok(Measurement {
             algorithm: algorithm.to_string(),
             backend: label.into(),
-            size: 0,
-            unit: "handshakes/s".into(),
-            value: ops,
+            size: if unit == "MB/s" { RECORD } else { 0 },
+            unit: unit.into(),
+            value,
         });
     }
     let key = [0x5au8; 16];
@@ -317,7 +337,8 @@ pub struct SpeedArgs {
     /// Algorithms to measure (default: all): sm4-ecb, sm4-cbc-encrypt, sm4-ctr,
     /// sm4-gcm-seal, sm4-gcm-open, sm4-ccm-seal, sm4-ccm-open, sm3, hmac-sm3,
     /// sm2-sign, sm2-sign-pooled, sm2-verify, sm2-verify-precomputed, sm2-ecdh,
-    /// tls13-handshake-gm, tls13-handshake-aws-lc.
+    /// tls13-handshake-gm, tls13-handshake-aws-lc, tls13-bulk-gm,
+    /// tls13-bulk-aws-lc.
     pub algorithms: Vec<String>,
     /// SM4 backend: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto, or `all` for every
     /// backend this CPU supports (default: the detected one).
@@ -424,6 +445,8 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
                 }
                 if row[0].unit == "handshakes/s" {
                     print!("   (handshakes/s, full TLS 1.3, in memory)");
+                } else if a.starts_with("tls13-bulk-") {
+                    print!("   (MB/s, 16 KiB records, in memory)");
                 } else if row[0].unit != "MB/s" {
                     print!("   ({}, {}-byte message)", row[0].unit, row[0].size);
                 }

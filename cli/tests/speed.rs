@@ -43,6 +43,8 @@ fn every_algorithm_reports_in_json() {
         "sm2-ecdh",
         "tls13-handshake-gm",
         "tls13-handshake-aws-lc",
+        "tls13-bulk-gm",
+        "tls13-bulk-aws-lc",
     ] {
         let row = rows
             .iter()
