@@ -92,48 +92,56 @@ pub(crate) struct Tlv<'a> {
     pub raw: &'a [u8],
 }
 
-/// Reads one DER TLV from the front of `data`; returns it and the rest.
-/// Only single-byte tags and definite lengths (DER) are accepted.
-pub(crate) fn read_tlv<'a>(data: &'a [u8], what: &'static str) -> Result<(Tlv<'a>, &'a [u8])> {
-    let bad = |r: &str| Error::malformed(what, r);
-    let (&tag, rest) = data.split_first().ok_or_else(|| bad("truncated"))?;
+/// Splits one DER TLV off the front of `data`: the TLV and the rest, or
+/// what is wrong with it. Only single-byte tags and definite lengths in
+/// minimal form (DER) are accepted. The one TLV parser of the crate: the
+/// CFCA reader wraps it with its own error type.
+pub(crate) fn split_tlv(data: &[u8]) -> core::result::Result<(Tlv<'_>, &[u8]), &'static str> {
+    let (&tag, rest) = data.split_first().ok_or("missing (input ends)")?;
     if tag & 0x1f == 0x1f {
-        return Err(bad("multi-byte tag"));
+        return Err("high tag number form not supported");
     }
-    let (&l0, mut rest) = rest.split_first().ok_or_else(|| bad("truncated length"))?;
+    let (&l0, mut rest) = rest.split_first().ok_or("truncated length")?;
     let len = if l0 < 0x80 {
         usize::from(l0)
+    } else if l0 == 0x80 {
+        return Err("indefinite length (BER, not DER)");
     } else {
         let n = usize::from(l0 & 0x7f);
-        if n == 0 || n > 4 {
-            return Err(bad("unsupported length encoding"));
+        if n > 4 {
+            return Err("length too large");
         }
         if rest.len() < n {
-            return Err(bad("truncated length"));
+            return Err("truncated length");
         }
-        let mut len = 0usize;
-        for &b in &rest[..n] {
-            len = (len << 8) | usize::from(b);
+        let (len_bytes, after) = rest.split_at(n);
+        rest = after;
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        if len_bytes[0] == 0 || len < 0x80 {
+            return Err("non-minimal length encoding");
         }
-        if rest[0] == 0 || len < 0x80 {
-            return Err(bad("non-minimal length"));
-        }
-        rest = &rest[n..];
         len
     };
     if rest.len() < len {
-        return Err(bad("truncated value"));
+        return Err("truncated value");
     }
     let header = data.len() - rest.len();
-    let raw = &data[..header + len];
     Ok((
         Tlv {
             tag,
             content: &rest[..len],
-            raw,
+            raw: &data[..header + len],
         },
         &rest[len..],
     ))
+}
+
+/// Reads one DER TLV from the front of `data`; returns it and the rest.
+/// Errors name `what`.
+pub(crate) fn read_tlv<'a>(data: &'a [u8], what: &'static str) -> Result<(Tlv<'a>, &'a [u8])> {
+    split_tlv(data).map_err(|reason| Error::malformed(what, reason))
 }
 
 /// The raw encodings of the first element of a top-level `SEQUENCE`

@@ -38,49 +38,10 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
     ) -> Result<(u8, &'a [u8], &'a [u8]), Error> {
-        let start = self.data;
-        let (&tag, rest) = self
-            .data
-            .split_first()
-            .ok_or(Error::der(field, "missing (input ends)"))?;
-        if tag & 0x1f == 0x1f {
-            return Err(Error::der(field, "high tag number form not supported"));
-        }
-        let (&first, mut rest) = rest
-            .split_first()
-            .ok_or(Error::der(field, "truncated length"))?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else if first == 0x80 {
-            return Err(Error::der(field, "indefinite length (BER, not DER)"));
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n > 4 {
-                return Err(Error::der(field, "length too large"));
-            }
-            if rest.len() < n {
-                return Err(Error::der(field, "truncated length"));
-            }
-            let (len_bytes, after) = rest.split_at(n);
-            rest = after;
-            if len_bytes.first() == Some(&0) {
-                return Err(Error::der(field, "non-minimal length encoding"));
-            }
-            let len = len_bytes
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            if len < 0x80 {
-                return Err(Error::der(field, "non-minimal length encoding"));
-            }
-            len
-        };
-        if rest.len() < len {
-            return Err(Error::der(field, "truncated value"));
-        }
-        let (content, after) = rest.split_at(len);
-        let whole_len = start.len() - after.len();
-        self.data = after;
-        Ok((tag, content, &start[..whole_len]))
+        let (tlv, rest) =
+            crate::asn1::split_tlv(self.data).map_err(|reason| Error::der(field, reason))?;
+        self.data = rest;
+        Ok((tlv.tag, tlv.content, tlv.raw))
     }
 
     /// Reads one TLV of any tag: `(tag, content)`.
