@@ -96,55 +96,41 @@ fn sub_p_if_needed(r: [u64; 4], hi: u8) -> [u64; 4] {
     ]
 }
 
-/// k·p + (low limb cancellation), divided by 2^64, is r[1..] + w(k) with
-/// w(k) = u·(2^160 - 1), u = k·(2^32 - 1): p's special form turns the
-/// multiply-accumulate of a Montgomery step into shifts and subtractions.
-/// (k·p = -k - u·2^64 + u·2^224.)
+/// One Montgomery step on the low half alone: with k = d[0],
+/// (d + k·p) / 2^64. Since k·p = k·2^256 - k·(2^224 + 2^96 - 2^64 + 1),
+/// the quotient is [d1, d2, d3, k] - (k·(2^32 - 1) + k·2^160), which is
+/// non-negative and below 2^256, so it needs no carry beyond four limbs:
+/// shifts and one borrow chain, no multiplications.
 #[inline(always)]
-fn reduction_addend(k: u64) -> [u64; 4] {
-    let lo = k << 32;
-    let (u_lo, b) = subb(lo, k, 0);
-    let u_hi = (k >> 32) - b as u64;
-    // w = (u << 160) - u
-    let (w0, b) = subb(0, u_lo, 0);
-    let (w1, b) = subb(0, u_hi, b);
-    let (w2, b) = subb(u_lo << 32, 0, b);
-    let w3 = ((u_lo >> 32) | (u_hi << 32)).wrapping_sub(b as u64);
-    [w0, w1, w2, w3]
+fn reduce_step(d: [u64; 4]) -> [u64; 4] {
+    let k = d[0];
+    let k_shl = k << 32;
+    let k_shr = k >> 32;
+    // u = k·(2^32 - 1) as a 96-bit value (u_hi:u_lo).
+    let (u_lo, b) = subb(k_shl, k, 0);
+    let u_hi = k_shr.wrapping_sub(b as u64);
+    let (r0, b) = subb(d[1], u_lo, 0);
+    let (r1, b) = subb(d[2], u_hi, b);
+    let (r2, b) = subb(d[3], k_shl, b);
+    let (r3, _) = subb(k, k_shr, b);
+    [r0, r1, r2, r3]
 }
 
-/// Montgomery reduction of a 512-bit product: t·R^-1 mod p, using the
-/// special form of p (see [`reduction_addend`]).
+/// Montgomery reduction of a 512-bit product t < p·2^256: t·R^-1 mod p.
+/// Four [`reduce_step`]s fold the low half into a value at most p without
+/// touching the high half; one addition and one conditional subtraction
+/// of p finish (the sum is below 2p).
 #[inline(always)]
 fn montgomery_reduce(t: [u64; 8]) -> [u64; 4] {
-    let w = reduction_addend(t[0]);
-    let (r1, c) = addc(t[1], w[0], 0);
-    let (r2, c) = addc(t[2], w[1], c);
-    let (r3, c) = addc(t[3], w[2], c);
-    let (r4, c) = addc(t[4], w[3], c);
-    let (r5, c2) = addc(t[5], 0, c);
-
-    let w = reduction_addend(r1);
-    let (r2, c) = addc(r2, w[0], 0);
-    let (r3, c) = addc(r3, w[1], c);
-    let (r4, c) = addc(r4, w[2], c);
-    let (r5, c) = addc(r5, w[3], c);
-    let (r6, c2) = addc(t[6], c2 as u64, c);
-
-    let w = reduction_addend(r2);
-    let (r3, c) = addc(r3, w[0], 0);
-    let (r4, c) = addc(r4, w[1], c);
-    let (r5, c) = addc(r5, w[2], c);
-    let (r6, c) = addc(r6, w[3], c);
-    let (r7, c2) = addc(t[7], c2 as u64, c);
-
-    let w = reduction_addend(r3);
-    let (r4, c) = addc(r4, w[0], 0);
-    let (r5, c) = addc(r5, w[1], c);
-    let (r6, c) = addc(r6, w[2], c);
-    let (r7, c) = addc(r7, w[3], c);
-
-    sub_p_if_needed([r4, r5, r6, r7], c2 + c)
+    let l = reduce_step([t[0], t[1], t[2], t[3]]);
+    let l = reduce_step(l);
+    let l = reduce_step(l);
+    let l = reduce_step(l);
+    let (r0, c) = addc(l[0], t[4], 0);
+    let (r1, c) = addc(l[1], t[5], c);
+    let (r2, c) = addc(l[2], t[6], c);
+    let (r3, c) = addc(l[3], t[7], c);
+    sub_p_if_needed([r0, r1, r2, r3], c)
 }
 
 #[cfg(test)]
@@ -293,9 +279,19 @@ impl Fe {
     }
 
     /// Montgomery multiplication: schoolbook product, special-form
-    /// reduction.
+    /// reduction. Uses the MULX/ADX backend where the CPU has it.
     #[inline(always)]
     pub(crate) fn mul(&self, rhs: &Fe) -> Fe {
+        #[cfg(target_arch = "x86_64")]
+        if super::field_adx::available() {
+            return Fe(super::field_adx::mont_mul(&self.0, &rhs.0));
+        }
+        self.mul_portable(rhs)
+    }
+
+    /// [`Fe::mul`] without the assembly backend.
+    #[inline(always)]
+    pub(crate) fn mul_portable(&self, rhs: &Fe) -> Fe {
         let a = &self.0;
         let b = &rhs.0;
         let (t0, c) = mac(0, a[0], b[0], 0);
@@ -321,9 +317,20 @@ impl Fe {
         Fe(montgomery_reduce([t0, t1, t2, t3, t4, t5, t6, t7]))
     }
 
-    /// Montgomery squaring (off-diagonal products computed once).
+    /// Montgomery squaring. Uses the MULX/ADX backend where the CPU has it.
     #[inline(always)]
     pub(crate) fn square(&self) -> Fe {
+        #[cfg(target_arch = "x86_64")]
+        if super::field_adx::available() {
+            return Fe(super::field_adx::mont_mul(&self.0, &self.0));
+        }
+        self.square_portable()
+    }
+
+    /// [`Fe::square`] without the assembly backend (off-diagonal products
+    /// computed once).
+    #[inline(always)]
+    pub(crate) fn square_portable(&self) -> Fe {
         let a = &self.0;
         // Off-diagonal products once, doubled, then the squares.
         let (t1, c) = mac(0, a[0], a[1], 0);
@@ -355,12 +362,14 @@ impl Fe {
         Fe(montgomery_reduce([t0, t1, t2, t3, t4, t5, t6, t7]))
     }
 
-    /// self^(2^n).
+    /// self^(2^n). A chain where each squaring waits for the previous
+    /// one: the portable code has the lower latency there (the assembly
+    /// backend wins on throughput, when independent products overlap).
     #[inline]
     pub(crate) fn square_n(&self, n: usize) -> Fe {
         let mut x = *self;
         for _ in 0..n {
-            x = x.square();
+            x = x.square_portable();
         }
         x
     }
