@@ -289,6 +289,29 @@ fn sm2_secret_key_operations_are_constant_time_under_memcheck() {
     }
 }
 
+/// The same parts on gm-sm2's MULX/ADX field assembly (valgrind hides ADX
+/// from CPUID, so the run above gets the portable field code). Skipped,
+/// with a note, on CPUs without BMI2 and ADX.
+#[test]
+fn sm2_adx_field_assembly_is_constant_time_under_memcheck() {
+    if !want_valgrind() {
+        return;
+    }
+    let out = memcheck_sm2(&["--field", "adx"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ct_sm2 --field adx under valgrind: {}\n--- valgrind stderr ---\n{stderr}\n\
+         --- stdout ---\n{stdout}",
+        out.status,
+    );
+    if !stdout.contains("field mulx-adx") {
+        eprintln!("skipped: this CPU has no BMI2/ADX ({stdout})");
+        return;
+    }
+    assert_eq!(stdout.matches("digest sm2 ").count(), 7, "{stdout}");
+}
+
 /// The negative control: variable-time verification (wNAF) of a signature
 /// marked secret must be reported, or the SM2 secrets never reach memcheck.
 #[test]

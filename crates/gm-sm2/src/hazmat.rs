@@ -54,3 +54,13 @@ pub fn ecdh_with_secret(secret: &[u8; SCALAR_LEN]) -> Result<crate::ecdh::Epheme
     })?;
     Ok(crate::ecdh::EphemeralSecret::from_secret(secret))
 }
+
+/// Makes the SM2 field arithmetic use its MULX/ADX assembly when the
+/// kernel's `/proc/cpuinfo` lists `bmi2` and `adx`, even if CPUID as this
+/// process sees it does not. For the valgrind constant-time check only:
+/// valgrind executes these instructions but hides ADX from CPUID, so
+/// without this the check would only ever see the portable code. Returns
+/// whether the assembly is now in use (always `false` off x86-64 Linux).
+pub fn enable_adx_from_proc_cpuinfo() -> bool {
+    crate::arith::enable_adx_from_proc_cpuinfo()
+}

@@ -47,7 +47,9 @@
 //! assert_eq!(PrivateKey::load(pem.as_bytes(), None)?, key);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![forbid(unsafe_code)]
+// No unsafe code, except the MULX/ADX field multiplication in
+// `arith::field_adx` (inline assembly behind a run-time CPU check).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod arith;
@@ -65,6 +67,19 @@ mod pool;
 mod sign;
 
 pub use encrypt::{Ciphertext, CiphertextFormat};
+
+/// Which field multiplication this process uses: `"mulx-adx"` (x86-64
+/// assembly, picked at run time when the CPU has BMI2 and ADX) or
+/// `"portable"`. Setting `GMKIT_SM2_FIELD=portable` in the environment
+/// before the first SM2 operation forces the portable code (for
+/// side-by-side measurements).
+///
+/// ```
+/// assert!(["mulx-adx", "portable"].contains(&gm_sm2::field_backend()));
+/// ```
+pub fn field_backend() -> &'static str {
+    arith::field_backend()
+}
 pub use error::{Error, Result};
 pub use kex::{KeyExchange, KeyExchangeOutput, Role};
 pub use key::{PrivateKey, PublicKey, POINT_LEN, SCALAR_LEN};

@@ -290,6 +290,15 @@ pub(crate) fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
     compress_portable(state, blocks);
 }
 
+/// The compression function in use: `"avx2-bmi2"` or `"portable"`.
+pub(crate) fn backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        return "avx2-bmi2";
+    }
+    "portable"
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -160,6 +160,17 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Which SM3 compression function this CPU runs: `"avx2-bmi2"` (x86-64
+/// with AVX2 and BMI2, detected at run time) or `"portable"`. Both compute
+/// the same function; this is for reports such as `gmkit speed`.
+///
+/// ```
+/// assert!(["avx2-bmi2", "portable"].contains(&gm_sm3::backend()));
+/// ```
+pub fn backend() -> &'static str {
+    compress::backend()
+}
+
 /// SM3 digest of `data` (GB/T 32905-2016).
 ///
 /// ```

@@ -4,9 +4,12 @@
 //! plaintext.
 //!
 //! ```text
-//! ct_sm2 [--parts PART,PART,..]
+//! ct_sm2 [--field adx] [--parts PART,PART,..]
 //! ```
 //!
+//! * `--field adx`: use gm-sm2's MULX/ADX field assembly if
+//!   `/proc/cpuinfo` lists the instructions. Valgrind hides ADX from CPUID,
+//!   so without this option the run checks the portable field code.
 //! * `PART`: `keygen` (private key from bytes: range check and `[d]G`),
 //!   `sign` (SigningKey setup and hedged signing of several digests),
 //!   `sign-pool` (signing with batched nonce precomputation, more than one
@@ -28,7 +31,7 @@
 //! decrypted plaintexts, shared keys and confirmation values, and the
 //! accept/reject verdicts (the permitted leaks, see `valgrind-sm2.supp`).
 //!
-//! Prints `valgrind yes|no`, then `digest sm2 PART HEX` for the parts with
+//! Prints `valgrind yes|no`, `field mulx-adx|portable`, then `digest sm2 PART HEX` for the parts with
 //! deterministic outputs. Exit status: 0 when every output was right, 1 when
 //! one was wrong, 2 on a usage error.
 #![forbid(unsafe_code)]
@@ -308,11 +311,15 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let list = match arg.as_str() {
+            "--field" if args.next().as_deref() == Some("adx") => {
+                hazmat::enable_adx_from_proc_cpuinfo();
+                continue;
+            }
             "--parts" => args.next().unwrap_or_default(),
             other => match other.strip_prefix("--parts=") {
                 Some(l) => l.to_owned(),
                 None => {
-                    eprintln!("usage: ct_sm2 [--parts {}]", PARTS.join(","));
+                    eprintln!("usage: ct_sm2 [--field adx] [--parts {}]", PARTS.join(","));
                     return ExitCode::from(2);
                 }
             },
@@ -339,6 +346,7 @@ fn main() -> ExitCode {
         "valgrind {}",
         if running_on_valgrind() { "yes" } else { "no" }
     );
+    println!("field {}", gm_sm2::field_backend());
     let mut failed = false;
     for part in parts {
         eprintln!("ct_sm2: {part}");

@@ -13,6 +13,8 @@
 #![allow(clippy::wrong_self_convention)]
 
 pub(crate) mod field;
+#[cfg(target_arch = "x86_64")]
+mod field_adx;
 pub(crate) mod mul;
 pub(crate) mod point;
 
@@ -53,6 +55,24 @@ impl zeroize::Zeroize for Jacobian {
     }
 }
 pub(crate) use point::{Affine, Jacobian};
+
+/// The field multiplication in use: `"mulx-adx"` (x86-64 assembly, chosen
+/// at run time) or `"portable"`.
+pub(crate) fn field_backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if field_adx::available() {
+        return "mulx-adx";
+    }
+    "portable"
+}
+
+/// See [`crate::hazmat::enable_adx_from_proc_cpuinfo`].
+pub(crate) fn enable_adx_from_proc_cpuinfo() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    return field_adx::enable_from_proc_cpuinfo();
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    false
+}
 
 /// The group order n, big-endian.
 pub(crate) const N_BYTES: [u8; 32] = [

@@ -1,0 +1,234 @@
+//! Montgomery multiplication mod the SM2 prime for x86-64 CPUs with BMI2
+//! and ADX (checked at run time, see [`available`]).
+//!
+//! The same algorithm as the portable code in [`super::field`]: a
+//! schoolbook product, then four shift-only Montgomery steps on the low
+//! half (p ≡ -1 mod 2^64, so each step's multiplier is the low limb), one
+//! addition of the halves and a conditional subtraction of p. What the
+//! compiler cannot do from Rust is the product's schedule: MULX leaves the
+//! flags alone, and ADCX/ADOX keep two independent carry chains (low and
+//! high halves of the partial products) in CF and OF, so each row is four
+//! multiplications and eight additions with no flag juggling.
+//!
+//! Constant time: straight-line code, no branches, no memory addresses
+//! that depend on data; the final subtraction is selected with CMOV.
+//! `crates/ct-check` runs this backend under valgrind on secret inputs.
+#![allow(unsafe_code)]
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+const UNKNOWN: u8 = 0;
+const PORTABLE: u8 = 1;
+const ADX: u8 = 2;
+
+static BACKEND: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Whether the CPU has BMI2 (MULX) and ADX (ADCX/ADOX), so [`mont_mul`]
+/// may run. `GMKIT_SM2_FIELD=portable` in the environment turns this
+/// backend off (read once), for side-by-side measurements.
+#[inline(always)]
+pub(super) fn available() -> bool {
+    match BACKEND.load(Ordering::Relaxed) {
+        ADX => true,
+        PORTABLE => false,
+        _ => detect(),
+    }
+}
+
+#[cold]
+fn detect() -> bool {
+    let off = std::env::var_os("GMKIT_SM2_FIELD").is_some_and(|v| v == "portable");
+    let on = !off && cpu_has_bmi2_adx();
+    BACKEND.store(if on { ADX } else { PORTABLE }, Ordering::Relaxed);
+    on
+}
+
+/// Whether CPUID reports BMI2 and ADX (ignoring `GMKIT_SM2_FIELD`).
+pub(super) fn cpu_has_bmi2_adx() -> bool {
+    std::is_x86_feature_detected!("bmi2") && std::is_x86_feature_detected!("adx")
+}
+
+/// Turns this backend on when the kernel's `/proc/cpuinfo` lists `bmi2`
+/// and `adx` for the CPU, even if CPUID as this process sees it does not.
+/// That is the case under valgrind, which executes MULX/ADCX/ADOX but
+/// hides ADX from CPUID: the constant-time check uses this to run the
+/// assembly. Returns whether the backend is on.
+pub(super) fn enable_from_proc_cpuinfo() -> bool {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or("");
+    let listed = |f: &str| flags.split_whitespace().any(|w| w == f);
+    if listed("bmi2") && listed("adx") {
+        BACKEND.store(ADX, Ordering::Relaxed);
+        true
+    } else {
+        available()
+    }
+}
+
+/// One Montgomery step on the low half [d3:d2:d1:d0] (k = d0), leaving
+/// the result in [d0:d3:d2:d1]; temporaries rax, rcx, rdx, rdi. The window
+/// [k:d3:d2:d1] minus u = k·(2^32 - 1) (rcx:rax) and minus k·2^160 (rdi:rdx
+/// at limbs 2-3) is never negative, so no borrow leaves it.
+macro_rules! reduce_step {
+    ($d3:literal, $d2:literal, $d1:literal, $d0:literal) => {
+        concat!(
+            "mov rax, ",
+            $d0,
+            "\n",
+            "shl rax, 32\n",
+            "mov rcx, ",
+            $d0,
+            "\n",
+            "shr rcx, 32\n",
+            "mov rdx, rax\n",
+            "mov rdi, rcx\n",
+            "sub rax, ",
+            $d0,
+            "\n",
+            "sbb rcx, 0\n",
+            "sub ",
+            $d1,
+            ", rax\n",
+            "sbb ",
+            $d2,
+            ", rcx\n",
+            "sbb ",
+            $d3,
+            ", rdx\n",
+            "sbb ",
+            $d0,
+            ", rdi",
+        )
+    };
+}
+
+/// a·b·2^-256 mod p for a, b < p (Montgomery form), fully reduced.
+/// Only call when [`available`] is true (or the caller otherwise knows the
+/// CPU has BMI2 and ADX).
+#[inline(always)]
+pub(super) fn mont_mul(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    let (r0, r1, r2, r3): (u64, u64, u64, u64);
+    // SAFETY: the assembly reads the 32 bytes behind each of the two
+    // references (valid, aligned `[u64; 4]`s) and nothing else; it writes
+    // only the registers declared here (inputs are declared clobbered with
+    // `=> _`), keeps no stack, and clobbers the flags, which `asm!` assumes
+    // by default. MULX, ADCX and ADOX need BMI2 and ADX: the callers check
+    // `available()` first (the valgrind harness, whose CPU model hides
+    // ADX, knows the host has them).
+    unsafe {
+        asm!(
+            // Row 0: [r12:r11:r10:r9:r8] = a · b[0]
+            "mov rdx, [rcx]",
+            "mulx r9, r8, [rsi]",
+            "mulx r10, rax, [rsi + 8]",
+            "add r9, rax",
+            "mulx r11, rax, [rsi + 16]",
+            "adc r10, rax",
+            "mulx r12, rax, [rsi + 24]",
+            "adc r11, rax",
+            "adc r12, 0",
+            // Row 1: += a · b[1] << 64 (low halves on CF, high on OF)
+            "mov rdx, [rcx + 8]",
+            "xor eax, eax",
+            "mulx rdi, rax, [rsi]",
+            "adcx r9, rax",
+            "adox r10, rdi",
+            "mulx rdi, rax, [rsi + 8]",
+            "adcx r10, rax",
+            "adox r11, rdi",
+            "mulx rdi, rax, [rsi + 16]",
+            "adcx r11, rax",
+            "adox r12, rdi",
+            "mulx r13, rax, [rsi + 24]",
+            "adcx r12, rax",
+            "mov eax, 0", // MOV leaves CF and OF alone
+            "adox r13, rax",
+            "adcx r13, rax",
+            // Row 2
+            "mov rdx, [rcx + 16]",
+            "xor eax, eax",
+            "mulx rdi, rax, [rsi]",
+            "adcx r10, rax",
+            "adox r11, rdi",
+            "mulx rdi, rax, [rsi + 8]",
+            "adcx r11, rax",
+            "adox r12, rdi",
+            "mulx rdi, rax, [rsi + 16]",
+            "adcx r12, rax",
+            "adox r13, rdi",
+            "mulx r14, rax, [rsi + 24]",
+            "adcx r13, rax",
+            "mov eax, 0",
+            "adox r14, rax",
+            "adcx r14, rax",
+            // Row 3
+            "mov rdx, [rcx + 24]",
+            "xor eax, eax",
+            "mulx rdi, rax, [rsi]",
+            "adcx r11, rax",
+            "adox r12, rdi",
+            "mulx rdi, rax, [rsi + 8]",
+            "adcx r12, rax",
+            "adox r13, rdi",
+            "mulx rdi, rax, [rsi + 16]",
+            "adcx r13, rax",
+            "adox r14, rdi",
+            "mulx r15, rax, [rsi + 24]",
+            "adcx r14, rax",
+            "mov eax, 0",
+            "adox r15, rax",
+            "adcx r15, rax",
+            // Four Montgomery steps on the low half [r11:r10:r9:r8]; see
+            // `field::reduce_step`: with k the low limb, the window
+            // [k, d3, d2, d1] minus k·(2^32 - 1) + k·2^160, rotating which
+            // register is the low limb. Afterwards r8..r11 hold the reduced
+            // low half, least significant first.
+            reduce_step!("r11", "r10", "r9", "r8"),
+            reduce_step!("r8", "r11", "r10", "r9"),
+            reduce_step!("r9", "r8", "r11", "r10"),
+            reduce_step!("r10", "r9", "r8", "r11"),
+            // [rax:r15:r14:r13:r12] = high half + reduced low half (< 2p)
+            "xor eax, eax",
+            "add r12, r8",
+            "adc r13, r9",
+            "adc r14, r10",
+            "adc r15, r11",
+            "adc rax, 0",
+            // Add 2^320 - p; a carry out means the sum was >= p, and then
+            // the low four limbs of this are the sum minus p.
+            "mov ecx, 1",
+            "mov edx, 0xffffffff",
+            "xor edi, edi",
+            "mov rsi, 0x100000000",
+            "mov r8, -1",
+            "add rcx, r12",
+            "adc rdx, r13",
+            "adc rdi, r14",
+            "adc rsi, r15",
+            "adc r8, rax",
+            "cmovc r12, rcx",
+            "cmovc r13, rdx",
+            "cmovc r14, rdi",
+            "cmovc r15, rsi",
+            inout("rsi") a.as_ptr() => _,
+            inout("rcx") b.as_ptr() => _,
+            out("rdx") _,
+            out("rax") _,
+            out("rdi") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") r0,
+            out("r13") r1,
+            out("r14") r2,
+            out("r15") r3,
+            options(pure, readonly, nostack),
+        );
+    }
+    [r0, r1, r2, r3]
+}
