@@ -322,7 +322,7 @@ impl Fe {
     pub(crate) fn square(&self) -> Fe {
         #[cfg(target_arch = "x86_64")]
         if super::field_adx::available() {
-            return Fe(super::field_adx::mont_mul(&self.0, &self.0));
+            return Fe(super::field_adx::mont_sqr(&self.0));
         }
         self.square_portable()
     }
@@ -362,14 +362,12 @@ impl Fe {
         Fe(montgomery_reduce([t0, t1, t2, t3, t4, t5, t6, t7]))
     }
 
-    /// self^(2^n). A chain where each squaring waits for the previous
-    /// one: the portable code has the lower latency there (the assembly
-    /// backend wins on throughput, when independent products overlap).
+    /// self^(2^n).
     #[inline]
     pub(crate) fn square_n(&self, n: usize) -> Fe {
         let mut x = *self;
         for _ in 0..n {
-            x = x.square_portable();
+            x = x.square();
         }
         x
     }

@@ -106,6 +106,70 @@ macro_rules! reduce_step {
     };
 }
 
+/// The end shared by [`mont_mul`] and [`mont_sqr`]: the 512-bit product
+/// is in [r15:r14:r13:r12:r11:r10:r9:r8]. Four Montgomery steps fold the low
+/// half [r11:r10:r9:r8] (see `field::reduce_step`; each rotates which
+/// register holds the low limb, so r8..r11 end least significant first),
+/// then [rax:r15:r14:r13:r12] = high half + reduced low half (< 2p), and
+/// adding 2^320 - p carries out exactly when that sum is >= p, in which
+/// case its low four limbs (the sum minus p) replace r12..r15 by CMOV.
+/// Clobbers rax, rcx, rdx, rdi, rsi, r8-r11; the result is in r12..r15.
+macro_rules! reduce_and_finish {
+    () => {
+        concat!(
+            reduce_step!("r11", "r10", "r9", "r8"),
+            "\n",
+            reduce_step!("r8", "r11", "r10", "r9"),
+            "\n",
+            reduce_step!("r9", "r8", "r11", "r10"),
+            "\n",
+            reduce_step!("r10", "r9", "r8", "r11"),
+            "\n",
+            // [rax:r15:r14:r13:r12] = high half + reduced low half
+            "xor eax, eax",
+            "\n",
+            "add r12, r8",
+            "\n",
+            "adc r13, r9",
+            "\n",
+            "adc r14, r10",
+            "\n",
+            "adc r15, r11",
+            "\n",
+            "adc rax, 0",
+            "\n",
+            // + (2^320 - p), selected if it carries out
+            "mov ecx, 1",
+            "\n",
+            "mov edx, 0xffffffff",
+            "\n",
+            "xor edi, edi",
+            "\n",
+            "mov rsi, 0x100000000",
+            "\n",
+            "mov r8, -1",
+            "\n",
+            "add rcx, r12",
+            "\n",
+            "adc rdx, r13",
+            "\n",
+            "adc rdi, r14",
+            "\n",
+            "adc rsi, r15",
+            "\n",
+            "adc r8, rax",
+            "\n",
+            "cmovc r12, rcx",
+            "\n",
+            "cmovc r13, rdx",
+            "\n",
+            "cmovc r14, rdi",
+            "\n",
+            "cmovc r15, rsi",
+        )
+    };
+}
+
 /// a·b·2^-256 mod p for a, b < p (Montgomery form), fully reduced.
 /// Only call when [`available`] is true (or the caller otherwise knows the
 /// CPU has BMI2 and ADX).
@@ -182,40 +246,88 @@ pub(super) fn mont_mul(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
             "mov eax, 0",
             "adox r15, rax",
             "adcx r15, rax",
-            // Four Montgomery steps on the low half [r11:r10:r9:r8]; see
-            // `field::reduce_step`: with k the low limb, the window
-            // [k, d3, d2, d1] minus k·(2^32 - 1) + k·2^160, rotating which
-            // register is the low limb. Afterwards r8..r11 hold the reduced
-            // low half, least significant first.
-            reduce_step!("r11", "r10", "r9", "r8"),
-            reduce_step!("r8", "r11", "r10", "r9"),
-            reduce_step!("r9", "r8", "r11", "r10"),
-            reduce_step!("r10", "r9", "r8", "r11"),
-            // [rax:r15:r14:r13:r12] = high half + reduced low half (< 2p)
-            "xor eax, eax",
-            "add r12, r8",
-            "adc r13, r9",
-            "adc r14, r10",
-            "adc r15, r11",
-            "adc rax, 0",
-            // Add 2^320 - p; a carry out means the sum was >= p, and then
-            // the low four limbs of this are the sum minus p.
-            "mov ecx, 1",
-            "mov edx, 0xffffffff",
-            "xor edi, edi",
-            "mov rsi, 0x100000000",
-            "mov r8, -1",
-            "add rcx, r12",
-            "adc rdx, r13",
-            "adc rdi, r14",
-            "adc rsi, r15",
-            "adc r8, rax",
-            "cmovc r12, rcx",
-            "cmovc r13, rdx",
-            "cmovc r14, rdi",
-            "cmovc r15, rsi",
+            reduce_and_finish!(),
             inout("rsi") a.as_ptr() => _,
             inout("rcx") b.as_ptr() => _,
+            out("rdx") _,
+            out("rax") _,
+            out("rdi") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") r0,
+            out("r13") r1,
+            out("r14") r2,
+            out("r15") r3,
+            options(pure, readonly, nostack),
+        );
+    }
+    [r0, r1, r2, r3]
+}
+
+/// a²·2^-256 mod p for a < p (Montgomery form), fully reduced: the six
+/// cross products once, doubled, plus the four squares (10 MULX instead of
+/// 16), then the same reduction as [`mont_mul`]. Only call when
+/// [`available`] is true.
+#[inline(always)]
+pub(super) fn mont_sqr(a: &[u64; 4]) -> [u64; 4] {
+    let (r0, r1, r2, r3): (u64, u64, u64, u64);
+    // SAFETY: as in `mont_mul`: reads only the 32 bytes behind `a`, writes
+    // only the declared registers, no stack; needs BMI2 and ADX, which the
+    // callers check first.
+    unsafe {
+        asm!(
+            // Cross products into [r14:r13:r12:r11:r10:r9] (limbs 1..6),
+            // rcx = 0 throughout. CF chain: a0·a1, a0·a2, a0·a3, a3·a1,
+            // a3·a2; OF chain: a1·a2.
+            "xor ecx, ecx",
+            "mov rdx, [rsi]",
+            "mulx r10, r9, [rsi + 8]",
+            "mulx r11, rax, [rsi + 16]",
+            "adcx r10, rax",
+            "mulx r12, rax, [rsi + 24]",
+            "adcx r11, rax",
+            "mov rdx, [rsi + 24]",
+            "mulx r13, rax, [rsi + 8]",
+            "adcx r12, rax",
+            "mulx r14, rax, [rsi + 16]",
+            "adcx r13, rax",
+            "adcx r14, rcx",
+            "mov rdx, [rsi + 8]",
+            "mulx rdi, rax, [rsi + 16]",
+            "adox r11, rax",
+            "adox r12, rdi",
+            "adox r13, rcx",
+            "adox r14, rcx",
+            // Double them into [r15:r14:..:r9].
+            "xor r15d, r15d",
+            "adcx r9, r9",
+            "adcx r10, r10",
+            "adcx r11, r11",
+            "adcx r12, r12",
+            "adcx r13, r13",
+            "adcx r14, r14",
+            "adcx r15, r15",
+            // Add the squares a_i² at limbs 2i, 2i+1 (r8 = low of a0²).
+            "mov rdx, [rsi]",
+            "mulx rax, r8, rdx",
+            "add r9, rax",
+            "mov rdx, [rsi + 8]",
+            "mulx rdi, rax, rdx",
+            "adc r10, rax",
+            "adc r11, rdi",
+            "mov rdx, [rsi + 16]",
+            "mulx rdi, rax, rdx",
+            "adc r12, rax",
+            "adc r13, rdi",
+            "mov rdx, [rsi + 24]",
+            "mulx rdi, rax, rdx",
+            "adc r14, rax",
+            "adc r15, rdi",
+            reduce_and_finish!(),
+            inout("rsi") a.as_ptr() => _,
+            out("rcx") _,
             out("rdx") _,
             out("rax") _,
             out("rdi") _,

@@ -90,12 +90,16 @@ fn modulus_constant_matches() {
     assert_eq!(BigUint::from_bytes_be(&limbs_to_be(&P)), p());
 }
 
-/// The MULX/ADX assembly's product, when this CPU can run it (both
-/// backends are checked on such machines, whatever `Fe::mul` picked).
-fn adx_mul(a: &Fe, b: &Fe) -> Option<Fe> {
+/// The MULX/ADX assembly's product a·b and square a², when this CPU can
+/// run it (both backends are checked on such machines, whatever `Fe::mul`
+/// picked).
+fn adx_mul(a: &Fe, b: &Fe) -> Option<(Fe, Fe)> {
     #[cfg(target_arch = "x86_64")]
     if super::field_adx::cpu_has_bmi2_adx() {
-        return Some(Fe(super::field_adx::mont_mul(&a.0, &b.0)));
+        return Some((
+            Fe(super::field_adx::mont_mul(&a.0, &b.0)),
+            Fe(super::field_adx::mont_sqr(&a.0)),
+        ));
     }
     let _ = (a, b);
     None
@@ -114,8 +118,9 @@ fn field_ops_match_big_integers_on_edge_and_random_inputs() {
         assert_eq!(&val(fa), a, "round trip");
         assert_eq!(val(fa.square()), (a * a) % &p, "square {a:x}");
         assert_eq!(val(fa.square_portable()), (a * a) % &p, "square {a:x}");
-        if let Some(sq) = adx_mul(&fa, &fa) {
-            assert_eq!(val(sq), (a * a) % &p, "MULX/ADX square {a:x}");
+        if let Some((sq, sq2)) = adx_mul(&fa, &fa) {
+            assert_eq!(val(sq), (a * a) % &p, "MULX/ADX a * a {a:x}");
+            assert_eq!(val(sq2), (a * a) % &p, "MULX/ADX square {a:x}");
         }
         assert_eq!(val(fa.neg()), (&p - a) % &p, "neg {a:x}");
         assert_eq!(val(fa.double()), (a + a) % &p, "double {a:x}");
@@ -146,7 +151,7 @@ fn field_ops_match_big_integers_on_edge_and_random_inputs() {
         let (fa, fb) = (fe(a), fe(b));
         assert_eq!(val(fa.mul(&fb)), (a * b) % &p, "{a:x} * {b:x}");
         assert_eq!(val(fa.mul_portable(&fb)), (a * b) % &p, "{a:x} * {b:x}");
-        if let Some(ab) = adx_mul(&fa, &fb) {
+        if let Some((ab, _)) = adx_mul(&fa, &fb) {
             assert_eq!(val(ab), (a * b) % &p, "MULX/ADX {a:x} * {b:x}");
         }
         assert_eq!(val(fa.add(&fb)), (a + b) % &p, "{a:x} + {b:x}");
