@@ -173,83 +173,90 @@ macro_rules! reduce_and_finish {
 /// a·b·2^-256 mod p for a, b < p (Montgomery form), fully reduced.
 /// Only call when [`available`] is true (or the caller otherwise knows the
 /// CPU has BMI2 and ADX).
+///
+/// a arrives in registers (a0 in rdx, the MULX multiplier, and a1..a3 in
+/// the registers that rows 1..3 create as their top limbs, so each is
+/// moved into rdx just before its register is reused) and b is read from
+/// memory: a result of a previous multiplication (in r12..r15) feeds the
+/// next one without a trip through memory.
 #[inline(always)]
 pub(super) fn mont_mul(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
     let (r0, r1, r2, r3): (u64, u64, u64, u64);
-    // SAFETY: the assembly reads the 32 bytes behind each of the two
-    // references (valid, aligned `[u64; 4]`s) and nothing else; it writes
-    // only the registers declared here (inputs are declared clobbered with
-    // `=> _`), keeps no stack, and clobbers the flags, which `asm!` assumes
-    // by default. MULX, ADCX and ADOX need BMI2 and ADX: the callers check
-    // `available()` first (the valgrind harness, whose CPU model hides
-    // ADX, knows the host has them).
+    // SAFETY: the assembly reads the 32 bytes behind `b` (a valid, aligned
+    // `[u64; 4]`) and nothing else; it writes only the registers declared
+    // here (inputs are declared clobbered), keeps no stack, and clobbers the
+    // flags, which `asm!` assumes by default. MULX, ADCX and ADOX need BMI2
+    // and ADX: the callers check `available()` first (the valgrind harness,
+    // whose CPU model hides ADX, checks /proc/cpuinfo instead).
     unsafe {
         asm!(
-            // Row 0: [r12:r11:r10:r9:r8] = a · b[0]
-            "mov rdx, [rcx]",
-            "mulx r9, r8, [rsi]",
-            "mulx r10, rax, [rsi + 8]",
+            // Row 0: [r12:r11:r10:r9:r8] = a0 · b
+            "mulx r9, r8, [rcx]",
+            "mulx r10, rax, [rcx + 8]",
             "add r9, rax",
-            "mulx r11, rax, [rsi + 16]",
+            "mulx r11, rax, [rcx + 16]",
             "adc r10, rax",
-            "mulx r12, rax, [rsi + 24]",
+            "mulx r12, rax, [rcx + 24]",
             "adc r11, rax",
             "adc r12, 0",
-            // Row 1: += a · b[1] << 64 (low halves on CF, high on OF)
-            "mov rdx, [rcx + 8]",
+            // Row 1: += a1 · b << 64 (low halves on CF, high on OF)
+            "mov rdx, r13",
             "xor eax, eax",
-            "mulx rdi, rax, [rsi]",
+            "mulx rdi, rax, [rcx]",
             "adcx r9, rax",
             "adox r10, rdi",
-            "mulx rdi, rax, [rsi + 8]",
+            "mulx rdi, rax, [rcx + 8]",
             "adcx r10, rax",
             "adox r11, rdi",
-            "mulx rdi, rax, [rsi + 16]",
+            "mulx rdi, rax, [rcx + 16]",
             "adcx r11, rax",
             "adox r12, rdi",
-            "mulx r13, rax, [rsi + 24]",
+            "mulx r13, rax, [rcx + 24]",
             "adcx r12, rax",
             "mov eax, 0", // MOV leaves CF and OF alone
             "adox r13, rax",
             "adcx r13, rax",
             // Row 2
-            "mov rdx, [rcx + 16]",
+            "mov rdx, r14",
             "xor eax, eax",
-            "mulx rdi, rax, [rsi]",
+            "mulx rdi, rax, [rcx]",
             "adcx r10, rax",
             "adox r11, rdi",
-            "mulx rdi, rax, [rsi + 8]",
+            "mulx rdi, rax, [rcx + 8]",
             "adcx r11, rax",
             "adox r12, rdi",
-            "mulx rdi, rax, [rsi + 16]",
+            "mulx rdi, rax, [rcx + 16]",
             "adcx r12, rax",
             "adox r13, rdi",
-            "mulx r14, rax, [rsi + 24]",
+            "mulx r14, rax, [rcx + 24]",
             "adcx r13, rax",
             "mov eax, 0",
             "adox r14, rax",
             "adcx r14, rax",
             // Row 3
-            "mov rdx, [rcx + 24]",
+            "mov rdx, r15",
             "xor eax, eax",
-            "mulx rdi, rax, [rsi]",
+            "mulx rdi, rax, [rcx]",
             "adcx r11, rax",
             "adox r12, rdi",
-            "mulx rdi, rax, [rsi + 8]",
+            "mulx rdi, rax, [rcx + 8]",
             "adcx r12, rax",
             "adox r13, rdi",
-            "mulx rdi, rax, [rsi + 16]",
+            "mulx rdi, rax, [rcx + 16]",
             "adcx r13, rax",
             "adox r14, rdi",
-            "mulx r15, rax, [rsi + 24]",
+            "mulx r15, rax, [rcx + 24]",
             "adcx r14, rax",
             "mov eax, 0",
             "adox r15, rax",
             "adcx r15, rax",
             reduce_and_finish!(),
-            inout("rsi") a.as_ptr() => _,
+            inout("rdx") a[0] => _,
+            inout("r13") a[1] => r1,
+            inout("r14") a[2] => r2,
+            inout("r15") a[3] => r3,
             inout("rcx") b.as_ptr() => _,
-            out("rdx") _,
+            out("rsi") _,
             out("rax") _,
             out("rdi") _,
             out("r8") _,
@@ -257,9 +264,6 @@ pub(super) fn mont_mul(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
             out("r10") _,
             out("r11") _,
             out("r12") r0,
-            out("r13") r1,
-            out("r14") r2,
-            out("r15") r3,
             options(pure, readonly, nostack),
         );
     }
