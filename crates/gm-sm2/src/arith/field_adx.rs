@@ -170,6 +170,56 @@ macro_rules! reduce_and_finish {
     };
 }
 
+/// One row of [`mont_mul`] after the first: [t4:t3:t2:t1:t0] += a_i · b,
+/// where a_i arrives in t4 (the row's new top limb) and b is behind rcx.
+/// The low halves of the partial products ride the CF chain (ADCX), the
+/// high halves the OF chain (ADOX); temporaries rax, rdx, rdi.
+macro_rules! mul_row {
+    ($t0:literal, $t1:literal, $t2:literal, $t3:literal, $t4:literal) => {
+        concat!(
+            "mov rdx, ",
+            $t4,
+            "\n",
+            "xor eax, eax\n",
+            "mulx rdi, rax, [rcx]\n",
+            "adcx ",
+            $t0,
+            ", rax\n",
+            "adox ",
+            $t1,
+            ", rdi\n",
+            "mulx rdi, rax, [rcx + 8]\n",
+            "adcx ",
+            $t1,
+            ", rax\n",
+            "adox ",
+            $t2,
+            ", rdi\n",
+            "mulx rdi, rax, [rcx + 16]\n",
+            "adcx ",
+            $t2,
+            ", rax\n",
+            "adox ",
+            $t3,
+            ", rdi\n",
+            "mulx ",
+            $t4,
+            ", rax, [rcx + 24]\n",
+            "adcx ",
+            $t3,
+            ", rax\n",
+            // MOV leaves CF and OF alone; the top limb cannot overflow.
+            "mov eax, 0\n",
+            "adox ",
+            $t4,
+            ", rax\n",
+            "adcx ",
+            $t4,
+            ", rax",
+        )
+    };
+}
+
 /// a·b·2^-256 mod p for a, b < p (Montgomery form), fully reduced.
 /// Only call when [`available`] is true (or the caller otherwise knows the
 /// CPU has BMI2 and ADX).
@@ -199,57 +249,10 @@ pub(super) fn mont_mul(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
             "mulx r12, rax, [rcx + 24]",
             "adc r11, rax",
             "adc r12, 0",
-            // Row 1: += a1 · b << 64 (low halves on CF, high on OF)
-            "mov rdx, r13",
-            "xor eax, eax",
-            "mulx rdi, rax, [rcx]",
-            "adcx r9, rax",
-            "adox r10, rdi",
-            "mulx rdi, rax, [rcx + 8]",
-            "adcx r10, rax",
-            "adox r11, rdi",
-            "mulx rdi, rax, [rcx + 16]",
-            "adcx r11, rax",
-            "adox r12, rdi",
-            "mulx r13, rax, [rcx + 24]",
-            "adcx r12, rax",
-            "mov eax, 0", // MOV leaves CF and OF alone
-            "adox r13, rax",
-            "adcx r13, rax",
-            // Row 2
-            "mov rdx, r14",
-            "xor eax, eax",
-            "mulx rdi, rax, [rcx]",
-            "adcx r10, rax",
-            "adox r11, rdi",
-            "mulx rdi, rax, [rcx + 8]",
-            "adcx r11, rax",
-            "adox r12, rdi",
-            "mulx rdi, rax, [rcx + 16]",
-            "adcx r12, rax",
-            "adox r13, rdi",
-            "mulx r14, rax, [rcx + 24]",
-            "adcx r13, rax",
-            "mov eax, 0",
-            "adox r14, rax",
-            "adcx r14, rax",
-            // Row 3
-            "mov rdx, r15",
-            "xor eax, eax",
-            "mulx rdi, rax, [rcx]",
-            "adcx r11, rax",
-            "adox r12, rdi",
-            "mulx rdi, rax, [rcx + 8]",
-            "adcx r12, rax",
-            "adox r13, rdi",
-            "mulx rdi, rax, [rcx + 16]",
-            "adcx r13, rax",
-            "adox r14, rdi",
-            "mulx r15, rax, [rcx + 24]",
-            "adcx r14, rax",
-            "mov eax, 0",
-            "adox r15, rax",
-            "adcx r15, rax",
+            // Rows 1-3: += a_i · b << 64·i
+            mul_row!("r9", "r10", "r11", "r12", "r13"),
+            mul_row!("r10", "r11", "r12", "r13", "r14"),
+            mul_row!("r11", "r12", "r13", "r14", "r15"),
             reduce_and_finish!(),
             inout("rdx") a[0] => _,
             inout("r13") a[1] => r1,
