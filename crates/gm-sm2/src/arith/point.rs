@@ -152,9 +152,24 @@ impl Jacobian {
     /// cases: wrong if self is infinity or self = ±q.
     #[inline]
     fn add_affine_unchecked(&self, q: &Affine) -> Jacobian {
+        let (z1z1, u2, s2) = self.affine_operands(q);
+        self.add_affine_from(z1z1, u2, s2)
+    }
+
+    /// Z1², U2 = x2·Z1² and S2 = y2·Z1³: the first steps of a mixed
+    /// addition, which also tell the exceptional cases apart (U2 = X1 when
+    /// self = ±q).
+    #[inline(always)]
+    fn affine_operands(&self, q: &Affine) -> (Fe, Fe, Fe) {
         let z1z1 = self.z.square();
         let u2 = q.x.mul(&z1z1);
         let s2 = q.y.mul(&self.z).mul(&z1z1);
+        (z1z1, u2, s2)
+    }
+
+    /// The rest of madd-2007-bl from [`Jacobian::affine_operands`].
+    #[inline(always)]
+    fn add_affine_from(&self, z1z1: Fe, u2: Fe, s2: Fe) -> Jacobian {
         let h = u2.sub(&self.x);
         let hh = h.square();
         let i = hh.mul_small(4);
@@ -257,9 +272,7 @@ impl Jacobian {
         if self.is_infinity_vartime() {
             return Jacobian::from_affine(q);
         }
-        let z1z1 = self.z.square();
-        let u2 = q.x.mul(&z1z1);
-        let s2 = q.y.mul(&self.z).mul(&z1z1);
+        let (z1z1, u2, s2) = self.affine_operands(q);
         if u2.eq_vartime(&self.x) {
             return if s2.eq_vartime(&self.y) {
                 self.double()
@@ -267,17 +280,22 @@ impl Jacobian {
                 Jacobian::INFINITY
             };
         }
-        self.add_affine_unchecked(q)
+        self.add_affine_from(z1z1, u2, s2)
     }
 
     /// The affine point in constant time; infinity maps to (0, 0), so
     /// callers must know the point is finite (or discard the result).
     pub(crate) fn to_affine_ct(&self) -> Affine {
-        let zinv = self.z.invert();
+        self.scaled_by(&self.z.invert())
+    }
+
+    /// (X·zinv², Y·zinv³): the affine point, given zinv = 1/Z.
+    #[inline(always)]
+    fn scaled_by(&self, zinv: &Fe) -> Affine {
         let zinv2 = zinv.square();
         Affine {
             x: self.x.mul(&zinv2),
-            y: self.y.mul(&zinv2).mul(&zinv),
+            y: self.y.mul(&zinv2).mul(zinv),
         }
     }
 
@@ -307,12 +325,7 @@ impl Jacobian {
     /// The affine point, or `None` for infinity. Constant time apart from
     /// the final infinity check.
     pub(crate) fn to_affine(&self) -> Option<Affine> {
-        let zinv = self.z.invert();
-        let zinv2 = zinv.square();
-        let p = Affine {
-            x: self.x.mul(&zinv2),
-            y: self.y.mul(&zinv2).mul(&zinv),
-        };
+        let p = self.to_affine_ct();
         (self.is_infinity_mask() == 0).then_some(p)
     }
 }
@@ -331,11 +344,7 @@ pub(crate) fn batch_to_affine(points: &[Jacobian]) -> Vec<Affine> {
     for (i, p) in points.iter().enumerate().rev() {
         let zinv = inv.mul(&prefix[i]);
         inv = inv.mul(&p.z);
-        let zinv2 = zinv.square();
-        out[i] = Affine {
-            x: p.x.mul(&zinv2),
-            y: p.y.mul(&zinv2).mul(&zinv),
-        };
+        out[i] = p.scaled_by(&zinv);
     }
     out
 }
