@@ -20,7 +20,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::arith::{mul_base_affine, mul_var_affine, Affine};
 use crate::error::{Error, Result};
-use crate::key::{SecretScalar, POINT_LEN, SCALAR_LEN};
+use crate::key::{uncompressed_xy, SecretScalar, POINT_LEN, SCALAR_LEN};
 
 /// A one-use ECDH secret scalar in [1, n-2] with its public point.
 /// The scalar is zeroized on drop; `diffie_hellman` consumes the value.
@@ -55,13 +55,7 @@ impl EphemeralSecret {
     /// point at infinity.
     pub fn diffie_hellman(self, peer: &[u8]) -> Result<Zeroizing<[u8; SCALAR_LEN]>> {
         let what = "peer ECDH point";
-        if peer.len() != POINT_LEN || peer[0] != 0x04 {
-            return Err(Error::InvalidPointEncoding { what });
-        }
-        let mut x = [0u8; 32];
-        let mut y = [0u8; 32];
-        x.copy_from_slice(&peer[1..33]);
-        y.copy_from_slice(&peer[33..]);
+        let (x, y) = uncompressed_xy(peer).ok_or(Error::InvalidPointEncoding { what })?;
         let q = Affine::from_bytes(&x, &y).ok_or(Error::PointNotOnCurve { what })?;
         let mut shared = mul_var_affine(&self.secret.to_be_bytes(), &q);
         let out = Zeroizing::new(shared.x.to_bytes());

@@ -206,17 +206,26 @@ pub(crate) fn point_from_xy(x: &[u8; 32], y: &[u8; 32], what: &'static str) -> R
     .ok_or(Error::PointNotOnCurve { what })
 }
 
+/// x and y of an uncompressed SEC1 point `04 || x || y` (unchecked
+/// values); `None` for any other length or prefix.
+pub(crate) fn uncompressed_xy(bytes: &[u8]) -> Option<([u8; 32], [u8; 32])> {
+    match bytes {
+        [0x04, rest @ ..] if rest.len() == 2 * SCALAR_LEN => {
+            let (x, y) = rest.split_at(SCALAR_LEN);
+            Some((x.try_into().ok()?, y.try_into().ok()?))
+        }
+        _ => None,
+    }
+}
+
 /// Parses a SEC1 point (uncompressed or compressed), rejecting the identity.
 pub(crate) fn parse_point(bytes: &[u8], what: &'static str) -> Result<AffinePoint> {
     use sm2::elliptic_curve::point::DecompressPoint;
     match bytes.first() {
-        Some(0x04) if bytes.len() == POINT_LEN => {
-            let mut x = [0u8; 32];
-            let mut y = [0u8; 32];
-            x.copy_from_slice(&bytes[1..33]);
-            y.copy_from_slice(&bytes[33..]);
-            point_from_xy(&x, &y, what)
-        }
+        Some(0x04) => match uncompressed_xy(bytes) {
+            Some((x, y)) => point_from_xy(&x, &y, what),
+            None => Err(Error::InvalidPointEncoding { what }),
+        },
         Some(tag @ (0x02 | 0x03)) if bytes.len() == 33 => {
             let mut x = [0u8; 32];
             x.copy_from_slice(&bytes[1..]);

@@ -118,19 +118,15 @@ fn reduce_step(d: [u64; 4]) -> [u64; 4] {
 
 /// Montgomery reduction of a 512-bit product t < p·2^256: t·R^-1 mod p.
 /// Four [`reduce_step`]s fold the low half into a value at most p without
-/// touching the high half; one addition and one conditional subtraction
-/// of p finish (the sum is below 2p).
+/// touching the high half; [`Fe::add`] of the two halves (one conditional
+/// subtraction of p) finishes, as their sum is below 2p.
 #[inline(always)]
 fn montgomery_reduce(t: [u64; 8]) -> [u64; 4] {
     let l = reduce_step([t[0], t[1], t[2], t[3]]);
     let l = reduce_step(l);
     let l = reduce_step(l);
     let l = reduce_step(l);
-    let (r0, c) = addc(l[0], t[4], 0);
-    let (r1, c) = addc(l[1], t[5], c);
-    let (r2, c) = addc(l[2], t[6], c);
-    let (r3, c) = addc(l[3], t[7], c);
-    sub_p_if_needed([r0, r1, r2, r3], c)
+    Fe(l).add(&Fe([t[4], t[5], t[6], t[7]])).0
 }
 
 #[cfg(test)]

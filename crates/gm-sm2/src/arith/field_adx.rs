@@ -54,6 +54,7 @@ pub(super) fn cpu_has_bmi2_adx() -> bool {
 /// That is the case under valgrind, which executes MULX/ADCX/ADOX but
 /// hides ADX from CPUID: the constant-time check uses this to run the
 /// assembly. Returns whether the backend is on.
+#[cfg(target_os = "linux")]
 pub(super) fn enable_from_proc_cpuinfo() -> bool {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let flags = cpuinfo

@@ -55,27 +55,25 @@ impl PointTable {
 
 /// Comb tables for `point` (public): 43 windows of j·2^(6i)·point.
 fn build_comb(point: &Affine) -> Box<CombTable> {
-    {
-        let mut jac = Vec::with_capacity(BASE_WINDOWS * BASE_ENTRIES);
-        let mut base = Jacobian::from_affine(point); // 2^(6i)·point
-        for _ in 0..BASE_WINDOWS {
-            let mut acc = base;
+    let mut jac = Vec::with_capacity(BASE_WINDOWS * BASE_ENTRIES);
+    let mut base = Jacobian::from_affine(point); // 2^(6i)·point
+    for _ in 0..BASE_WINDOWS {
+        let mut acc = base;
+        jac.push(acc);
+        for _ in 1..BASE_ENTRIES {
+            acc = acc.add_vartime(&base);
             jac.push(acc);
-            for _ in 1..BASE_ENTRIES {
-                acc = acc.add_vartime(&base);
-                jac.push(acc);
-            }
-            for _ in 0..BASE_W {
-                base = base.double();
-            }
         }
-        let affine = batch_to_affine(&jac);
-        let mut table = Box::new([[Affine::default(); BASE_ENTRIES]; BASE_WINDOWS]);
-        for (i, row) in table.iter_mut().enumerate() {
-            row.copy_from_slice(&affine[i * BASE_ENTRIES..(i + 1) * BASE_ENTRIES]);
+        for _ in 0..BASE_W {
+            base = base.double();
         }
-        table
     }
+    let affine = batch_to_affine(&jac);
+    let mut table = Box::new([[Affine::default(); BASE_ENTRIES]; BASE_WINDOWS]);
+    for (i, row) in table.iter_mut().enumerate() {
+        row.copy_from_slice(&affine[i * BASE_ENTRIES..(i + 1) * BASE_ENTRIES]);
+    }
+    table
 }
 
 /// Bit `i` of the little-endian limbs (0 beyond the top).
