@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::keystream::{self, Increment};
-use crate::{Backend, Error, RawBlock, Sm4};
+use crate::{backend, Error, RawBlock, Sm4};
 
 const NONCE_LENGTHS: &str = "7..=13 bytes (NIST SP 800-38C)";
 const TAG_LENGTHS: &str = "4, 6, 8, 10, 12, 14 or 16 bytes (NIST SP 800-38C)";
@@ -150,24 +150,20 @@ impl Sm4CcmGeneric {
         Ok(())
     }
 
-    /// Whether to encrypt each CBC-MAC block together with a counter block.
-    /// A pair costs about one block on VAES (one per half of a 256-bit
-    /// register) and on the portable and GFNI backends (16 blocks per pass
-    /// anyway). On AES-NI without VAES a pair takes longer than one block,
-    /// and for longer payloads a separate bulk CTR pass (about a tenth of
-    /// the MAC chain's time) is cheaper than riding along.
+    /// Whether to encrypt each CBC-MAC block together with a counter block:
+    /// always where a pair costs about one block
+    /// ([`backend::pair_costs_one_block`]); elsewhere only for short
+    /// payloads, since for longer ones a separate bulk CTR pass (about a
+    /// tenth of the MAC chain's time) is cheaper than riding along.
     fn interleave(&self, payload_len: usize) -> bool {
-        self.cipher.backend() != Backend::AesniAvx2 || payload_len <= 256
+        backend::pair_costs_one_block(self.cipher.backend()) || payload_len <= 256
     }
 
     /// CBC-MAC over the payload blocks (the last one zero-padded).
     fn mac_payload(&self, y: &mut RawBlock, data: &[u8]) {
-        for chunk in data.chunks(16) {
-            for (a, b) in y.iter_mut().zip(chunk) {
-                *a ^= b;
-            }
-            self.cipher.encrypt_one(y);
-        }
+        let mut absorber = Absorber::new(y);
+        absorber.absorb(&self.cipher, data);
+        absorber.finish(&self.cipher);
     }
 
     /// The CBC-MAC state after B0 and the associated data, E(Ctr0) (the tag

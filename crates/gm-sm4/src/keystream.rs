@@ -59,8 +59,8 @@ pub(crate) fn apply(cipher: &Sm4, ctr: &mut RawBlock, inc: Increment, data: &mut
 }
 
 /// As [`apply`] for a short `data` (at most `BULK_BLOCKS - 1` blocks), with
-/// one more block, `extra`, encrypted in the same batch (GCM: E(J0) for the
-/// tag, CCM: E(Ctr0)), so short messages cost one batch, not two.
+/// one more block, `extra`, encrypted in the same batch (GCM's E(J0) for
+/// the tag), so short messages cost one batch, not two.
 pub(crate) fn apply_with_extra(
     cipher: &Sm4,
     ctr: &mut RawBlock,

@@ -1350,24 +1350,18 @@ fn crypt_pair_chain_vaes(rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
     chain::store_block(s[0].map(|v| _mm256_extracti128_si256::<1>(v)), b);
 }
 
-/// One block in place on the latency-optimised path (both the AES-NI and
-/// the VAES backend: one block needs no 256-bit registers).
-pub(crate) fn crypt_block(rk: &[u32; 32], block: &mut RawBlock) {
-    // SAFETY: the backend is only selected after run-time detection of
-    // AES-NI and AVX2.
-    unsafe { crypt_block_chain(rk, block) }
-}
-
 /// Two independent blocks in place on the latency-optimised path (e.g. a
-/// CBC-MAC block and a counter block of CCM): one per half of 256-bit
-/// registers, so about the latency of one.
+/// CBC-MAC block and a counter block of CCM): with VAES one per half of
+/// 256-bit registers, about the latency of one; without, two interleaved
+/// 128-bit chains, which take longer than one.
 pub(crate) fn crypt_pair(vaes: bool, rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
     if vaes {
         // SAFETY: the VAES backend is only selected after run-time
         // detection of AES-NI, AVX2 and VAES.
         unsafe { crypt_pair_chain_vaes(rk, a, b) }
     } else {
-        // SAFETY: as for `crypt_block`.
+        // SAFETY: the AES-NI backend is only selected after run-time
+        // detection of AES-NI and AVX2.
         unsafe { crypt_pair_chain(rk, a, b) }
     }
 }

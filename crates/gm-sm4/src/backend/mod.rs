@@ -212,15 +212,13 @@ pub(crate) fn crypt(backend: Backend, rk: &[u32; 32], blocks: &mut [RawBlock]) {
 /// One block in place: the latency-optimised path where the backend has
 /// one (CBC encryption, CBC-MAC and single-block calls are serial chains).
 pub(crate) fn crypt_block(backend: Backend, rk: &[u32; 32], block: &mut RawBlock) {
-    match backend {
-        #[cfg(target_arch = "x86_64")]
-        Backend::AesniAvx2 | Backend::VaesAvx2 => aesni::crypt_block(rk, block),
-        _ => crypt(backend, rk, core::slice::from_mut(block)),
-    }
+    // The AES-NI and VAES bulk entry points send a lone block to their
+    // latency path themselves.
+    crypt(backend, rk, core::slice::from_mut(block))
 }
 
-/// Two independent blocks in place, each on the latency-optimised path:
-/// about the cost of one where the backend has that path.
+/// Two independent blocks in place, each on the latency-optimised path.
+/// See [`pair_costs_one_block`] for what that costs.
 pub(crate) fn crypt_pair(backend: Backend, rk: &[u32; 32], a: &mut RawBlock, b: &mut RawBlock) {
     match backend {
         #[cfg(target_arch = "x86_64")]
@@ -235,6 +233,19 @@ pub(crate) fn crypt_pair(backend: Backend, rk: &[u32; 32], a: &mut RawBlock, b: 
             zeroize::Zeroize::zeroize(&mut both);
         }
     }
+}
+
+/// Whether [`crypt_pair`] costs about as much as one block: on VAES (one
+/// block per half of a 256-bit register) and on the portable and GFNI
+/// backends (16 blocks per pass anyway). On AES-NI without VAES the two
+/// 128-bit chains compete for the same units, and a pair takes longer.
+pub(crate) fn pair_costs_one_block(backend: Backend) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::AesniAvx2 {
+        return false;
+    }
+    let _ = backend;
+    true
 }
 
 /// Blocks per fused GCM step (see [`gcm_fused`]).
