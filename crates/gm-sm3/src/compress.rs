@@ -347,10 +347,16 @@ mod tests {
         );
     }
 
-    // Whatever `compress` dispatches to on this machine must agree with the
-    // portable code, for one block and for many blocks per call.
+    // The SIMD code `compress` dispatches to must agree with the portable
+    // code, for one block and for many blocks per call. Skipped (with a
+    // note) where only the portable code runs: it would compare it with
+    // itself.
     #[test]
     fn dispatch_matches_portable() {
+        if backend() == "portable" {
+            eprintln!("skipped: no SIMD SM3 on this CPU");
+            return;
+        }
         for (n, seed) in [(1, 1), (2, 2), (3, 3), (17, 4), (128, 5)] {
             let input = blocks(n, seed);
             let mut fast = IV;

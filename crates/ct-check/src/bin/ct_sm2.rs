@@ -9,7 +9,8 @@
 //!
 //! * `--field adx`: use gm-sm2's MULX/ADX field assembly if
 //!   `/proc/cpuinfo` lists the instructions. Valgrind hides ADX from CPUID,
-//!   so without this option the run checks the portable field code.
+//!   so without this option the run checks the portable field code. Exit
+//!   status 2 if the CPU does not have them.
 //! * `PART`: `keygen` (private key from bytes: range check and `[d]G`),
 //!   `sign` (SigningKey setup and hedged signing of several digests),
 //!   `sign-pool` (signing with batched nonce precomputation, more than one
@@ -311,8 +312,15 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let list = match arg.as_str() {
-            "--field" if args.next().as_deref() == Some("adx") => {
-                hazmat::enable_adx_from_proc_cpuinfo();
+            "--field" => {
+                if args.next().as_deref() != Some("adx") {
+                    eprintln!("usage: ct_sm2 [--field adx] [--parts {}]", PARTS.join(","));
+                    return ExitCode::from(2);
+                }
+                if !hazmat::enable_adx_from_proc_cpuinfo() {
+                    eprintln!("ct_sm2: --field adx: /proc/cpuinfo does not list bmi2 and adx");
+                    return ExitCode::from(2);
+                }
                 continue;
             }
             "--parts" => args.next().unwrap_or_default(),
