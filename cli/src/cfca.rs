@@ -205,10 +205,7 @@ pub fn main(args: CfcaArgs) -> ExitCode {
 /// A password from a dedicated file option only (never GMKIT_PASSWORD,
 /// which belongs to the command's main password).
 fn read_password_file(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
-    match file {
-        Some(_) => read_password(file, true),
-        None => Ok(None),
-    }
+    crate::outcome::password_from(file, None).map_err(Failure::usage)
 }
 
 fn load_key(path: &Path, password_file: Option<&Path>) -> Result<KeyPair, Failure> {

@@ -98,16 +98,18 @@ pub(crate) fn finish(command: &str, json_out: bool, outcome: Outcome) -> ExitCod
     }
 }
 
-/// The first line of a password file (a trailing CR removed), else the
-/// GMKIT_PASSWORD environment variable; `required` makes a missing password
-/// a usage error. Passwords are never taken on the command line.
-pub(crate) fn read_password(
+/// The one password rule of every gmkit command: the first line of `file`
+/// (a trailing CR removed; an empty line is an error), else the environment
+/// variable `env` as raw bytes (unset or empty: `None`). Passwords are never
+/// taken on the command line. Errors name the file.
+pub(crate) fn password_from(
     file: Option<&Path>,
-    required: bool,
-) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    env: Option<&str>,
+) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     if let Some(p) = file {
         let mut data = Zeroizing::new(
-            std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?,
+            std::fs::read(p)
+                .map_err(|e| format!("cannot read the password file {}: {e}", p.display()))?,
         );
         if let Some(end) = data.iter().position(|b| *b == b'\n') {
             data.truncate(end);
@@ -116,18 +118,27 @@ pub(crate) fn read_password(
             data.pop();
         }
         if data.is_empty() {
-            return Err(Failure::usage(format!("{}: empty password", p.display())));
+            return Err(format!("{}: empty password", p.display()));
         }
         return Ok(Some(data));
     }
-    match std::env::var_os("GMKIT_PASSWORD") {
-        Some(v) if !v.is_empty() => Ok(Some(Zeroizing::new(
-            v.to_string_lossy().into_owned().into_bytes(),
-        ))),
-        _ if required => Err(Failure::usage(
+    Ok(env
+        .and_then(std::env::var_os)
+        .filter(|v| !v.is_empty())
+        .map(|v| Zeroizing::new(v.into_encoded_bytes())))
+}
+
+/// [`password_from`] with GMKIT_PASSWORD; `required` makes a missing
+/// password a usage error.
+pub(crate) fn read_password(
+    file: Option<&Path>,
+    required: bool,
+) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    match password_from(file, Some("GMKIT_PASSWORD")).map_err(Failure::usage)? {
+        None if required => Err(Failure::usage(
             "a password is required: --password-file FILE or GMKIT_PASSWORD",
         )),
-        _ => Ok(None),
+        pw => Ok(pw),
     }
 }
 
@@ -153,4 +164,42 @@ pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failur
 pub(crate) fn write_output(path: &Path, data: &[u8], access: Access) -> Result<(), Failure> {
     atomic::write_file(path, data, access)
         .map_err(|e| Failure::failed(format!("writing {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rule_is_the_first_line_of_the_file_else_the_variable() {
+        let dir = std::env::temp_dir().join(format!("gmkit-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        for (content, want) in [
+            (&b"secret\nsecond line\n"[..], &b"secret"[..]),
+            (b"secret\r\n", b"secret"),
+            (b"pass phrase", b"pass phrase"),
+        ] {
+            std::fs::write(&file, content).unwrap();
+            let got = password_from(Some(&file), None).unwrap().unwrap();
+            assert_eq!(&got[..], want);
+        }
+        std::fs::write(&file, b"\nsecret\n").unwrap();
+        assert!(password_from(Some(&file), None)
+            .unwrap_err()
+            .contains("empty password"));
+        let missing = dir.join("missing");
+        assert!(password_from(Some(&missing), None)
+            .unwrap_err()
+            .contains("missing"));
+        // No file and no variable name: no password.
+        assert!(password_from(None, None).unwrap().is_none());
+        // A variable that is not set gives none as well.
+        assert!(
+            password_from(None, Some("GMKIT_TEST_UNSET_PASSWORD_VARIABLE"))
+                .unwrap()
+                .is_none()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -17,7 +17,6 @@ use std::time::SystemTime;
 use clap::{Args, Subcommand};
 use gm_pki::rotate::{self, ApplyOptions, ApplyReport, Config, Plan, RotateError};
 use serde_json::json;
-use zeroize::Zeroizing;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -233,22 +232,9 @@ fn apply(
     ca_password_file: Option<PathBuf>,
 ) -> u8 {
     with_config(common, |cfg| {
-        let ca_password = match &ca_password_file {
-            Some(p) => {
-                let mut data = std::fs::read(p)
-                    .map_err(|e| RotateError::Config(format!("{}: {e}", p.display())))?;
-                if let Some(end) = data.iter().position(|b| *b == b'\n') {
-                    data.truncate(end);
-                }
-                if data.last() == Some(&b'\r') {
-                    data.pop();
-                }
-                Some(Zeroizing::new(data))
-            }
-            None => std::env::var_os("GMKIT_CA_PASSWORD")
-                .filter(|v| !v.is_empty())
-                .map(|v| Zeroizing::new(v.to_string_lossy().into_owned().into_bytes())),
-        };
+        let ca_password =
+            crate::outcome::password_from(ca_password_file.as_deref(), Some("GMKIT_CA_PASSWORD"))
+                .map_err(RotateError::Config)?;
         let opts = ApplyOptions {
             dry_run,
             force,

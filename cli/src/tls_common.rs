@@ -40,22 +40,10 @@ impl From<String> for UsageError {
     }
 }
 
-/// The key password: from `file` (one line; the trailing newline is
-/// dropped), else from `$GMKIT_PASSWORD`, else none.
+/// The key password: the first line of `file`, else GMKIT_PASSWORD (the
+/// rule every gmkit command shares, [`crate::outcome::password_from`]).
 pub fn read_password(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>, UsageError> {
-    if let Some(path) = file {
-        let mut data = Zeroizing::new(std::fs::read(path).map_err(|e| {
-            UsageError(format!(
-                "cannot read the password file {}: {e}",
-                path.display()
-            ))
-        })?);
-        while matches!(data.last(), Some(b'\n' | b'\r')) {
-            data.pop();
-        }
-        return Ok(Some(data));
-    }
-    Ok(std::env::var_os(PASSWORD_ENV).map(|v| Zeroizing::new(v.into_encoded_bytes())))
+    crate::outcome::password_from(file, Some(PASSWORD_ENV)).map_err(UsageError)
 }
 
 /// Decodes a private key file: PEM or DER; PKCS#8, SEC1 (`EC`/`SM2 PRIVATE
