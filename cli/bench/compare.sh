@@ -20,7 +20,7 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "flags: $(grep -m1 -o -w -E 'aes|avx2|avx512f|avx512bw|gfni|vaes|pclmulqdq|vpclmulqdq' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+echo "flags: $(grep -m1 -o -w -E 'aes|avx2|avx512f|avx512bw|gfni|vaes|pclmulqdq|vpclmulqdq|bmi2|adx' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 echo "openssl: $(openssl version)"
 echo
 

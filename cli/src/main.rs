@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Known-answer test vectors (Wycheproof JSON, OpenSSL evp test data).
     Vectors(vectors::VectorsArgs),
-    /// Single-thread throughput of SM4 modes, SM3 and HMAC-SM3.
+    /// Single-thread speed: SM4 modes, SM3, HMAC-SM3, SM2 and TLS 1.3 handshakes and records.
     Speed(speed::SpeedArgs),
     /// Private keys: SM2, RSA and ECDSA P-256.
     Key(pki::KeyArgs),

@@ -29,7 +29,9 @@ use rustls::{
     ServerConnection, SideData,
 };
 
-use crate::speed::SpeedError;
+use std::hint::black_box;
+
+use crate::speed::{rate_checked, Measurement, SpeedError};
 
 /// A client and a server configuration that fit each other, and what they
 /// must negotiate.
@@ -211,4 +213,44 @@ pub fn send_record(
     transfer(client, server, buf)?;
     server.reader().read_exact(out).map_err(io)?;
     Ok(())
+}
+
+/// One TLS row: full handshakes per second, or MB/s of application data in
+/// 16 KiB records (client seal and server open, both in this thread). A
+/// checked handshake comes first, so a broken configuration or a different
+/// suite is an error before any timing.
+pub fn measure(algorithm: &str, secs: f64) -> Result<Measurement, SpeedError> {
+    let (pair, label) = pair_for(algorithm)?;
+    let failed = |e: rustls::Error| SpeedError::Backend(format!("TLS {algorithm} failed: {e}"));
+    let mut buf = Vec::new();
+    let (mut client, mut server) = checked_handshake(&pair, &mut buf).map_err(failed)?;
+    let (value, unit, size) = if algorithm.starts_with("tls13-handshake-") {
+        let rate = rate_checked(secs, || {
+            black_box(handshake(&pair, &mut buf)?);
+            Ok(())
+        })
+        .map_err(failed)?;
+        (rate, "handshakes/s", 0)
+    } else {
+        let data = vec![0x5au8; RECORD];
+        let mut out = vec![0u8; RECORD];
+        send_record(&mut client, &mut server, &data, &mut out, &mut buf).map_err(failed)?;
+        if out != data {
+            return Err(SpeedError::Backend(
+                "TLS bulk: data came back changed".into(),
+            ));
+        }
+        let records = rate_checked(secs, || {
+            send_record(&mut client, &mut server, &data, &mut out, &mut buf)
+        })
+        .map_err(failed)?;
+        (records * RECORD as f64 / 1e6, "MB/s", RECORD)
+    };
+    Ok(Measurement {
+        algorithm: algorithm.to_string(),
+        backend: label.into(),
+        size,
+        unit: unit.into(),
+        value,
+    })
 }
