@@ -7,7 +7,8 @@ use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use serve_support::{
-    connect_json, gmkit, install, make_pki, stderr, stdout, Server, TempDir, PASSWORD,
+    connect_json, echo_gm, gm_client_config, gmkit, install, make_pki, open_gm, stderr, stdout,
+    Server, TempDir, PASSWORD,
 };
 
 fn dual_args(dir: &TempDir) -> Vec<String> {
@@ -335,8 +336,9 @@ fn certificate_files_are_hot_reloaded() {
     server.next_connection();
 
     // A connection opened before the rotation keeps working after it.
-    let mut before = open_gm_stream(&server, &dir);
-    echo(&mut before, b"before the rotation");
+    let tls = gm_client_config(&dir.path("sm2-ca.pem"));
+    let mut before = open_gm(&tls, &server.addr()).expect("connection before the rotation");
+    echo_gm(&mut before, b"before the rotation").unwrap();
 
     // Atomic rotation of the SM2 pair.
     install(
@@ -406,7 +408,7 @@ fn certificate_files_are_hot_reloaded() {
     assert_eq!(v["server_certificate"]["key_type"], "RSA-2048");
 
     // The connection opened before the rotation still works.
-    echo(&mut before, b"after the rotation");
+    echo_gm(&mut before, b"after the rotation").unwrap();
     before.conn.send_close_notify();
     let _ = before.flush();
     drop(before);
@@ -417,38 +419,6 @@ fn certificate_files_are_hot_reloaded() {
             .unwrap()
             .contains("OU=SM2 server,"),
         "{rec}"
-    );
-}
-
-type GmStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
-
-/// A TLS connection held open by the test (rustls-gm's GM-preferring client).
-fn open_gm_stream(server: &Server, dir: &TempDir) -> GmStream {
-    use rustls::pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(dir.path("sm2-ca.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls_gm::client::ClientBuilder::new(roots)
-        .build()
-        .unwrap();
-    let conn =
-        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
-            .unwrap();
-    let tcp = std::net::TcpStream::connect(server.addr()).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    rustls::StreamOwned::new(conn, tcp)
-}
-
-fn echo(stream: &mut GmStream, msg: &[u8]) {
-    stream.write_all(msg).unwrap();
-    stream.flush().unwrap();
-    let mut got = vec![0u8; msg.len()];
-    stream.read_exact(&mut got).unwrap();
-    assert_eq!(got, msg);
-    assert_eq!(
-        stream.conn.negotiated_cipher_suite().unwrap().suite(),
-        rustls_gm::codepoints::TLS_SM4_GCM_SM3
     );
 }
 

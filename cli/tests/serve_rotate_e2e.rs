@@ -11,15 +11,15 @@
 
 mod serve_support;
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serve_support::{connect_json, gmkit, stderr, stdout, Server, TempDir};
-
-type GmStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+use serve_support::{
+    connect_json, echo_gm as echo, gm_client_config as client_config, gmkit, open_gm as open,
+    stderr, stdout, GmStream, Server, TempDir,
+};
 
 /// Upper bounds for the client loop running during the rotation.
 const MAX_LOOP_CONNECTIONS: usize = 20_000;
@@ -28,55 +28,6 @@ const LOOP_PAUSE: Duration = Duration::from_millis(2);
 const MAX_LOOP_TIME: Duration = Duration::from_secs(60);
 /// Connections the loop must make with the new certificate before it stops.
 const AFTER_SWAP_CONNECTIONS: usize = 20;
-
-fn client_config(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("CA file") {
-        roots.add(c.expect("CA PEM")).expect("CA certificate");
-    }
-    let mut config = rustls_gm::client::ClientBuilder::new(roots)
-        .build()
-        .expect("client config");
-    // Full handshakes only: a resumed session would not show the
-    // certificate the server serves now.
-    config.resumption = rustls::client::Resumption::disabled();
-    Arc::new(config)
-}
-
-/// Opens a connection and completes the handshake (no application data).
-fn open(config: &Arc<rustls::ClientConfig>, addr: &str) -> Result<GmStream, String> {
-    let conn = rustls::ClientConnection::new(config.clone(), "localhost".try_into().unwrap())
-        .map_err(|e| format!("client: {e}"))?;
-    let tcp = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    while s.conn.is_handshaking() {
-        s.conn
-            .complete_io(&mut s.sock)
-            .map_err(|e| format!("handshake: {e}"))?;
-    }
-    Ok(s)
-}
-
-/// Writes `msg`, reads the echo; checks the suite is the GM one.
-fn echo(s: &mut GmStream, msg: &[u8]) -> Result<(), String> {
-    s.write_all(msg).map_err(|e| format!("write: {e}"))?;
-    s.flush().map_err(|e| format!("flush: {e}"))?;
-    let mut got = vec![0u8; msg.len()];
-    s.read_exact(&mut got).map_err(|e| format!("read: {e}"))?;
-    if got != msg {
-        return Err("echo differs".into());
-    }
-    let suite = s.conn.negotiated_cipher_suite().map(|s| s.suite());
-    if suite != Some(rustls_gm::codepoints::TLS_SM4_GCM_SM3) {
-        return Err(format!("unexpected suite {suite:?}"));
-    }
-    Ok(())
-}
 
 /// Serial (hex) of the certificate the server sent.
 fn peer_serial(s: &GmStream) -> String {
@@ -342,7 +293,7 @@ ca_dir = "ca"
     assert_eq!(serial_of(&rec["certificate"]), old_serial, "{rec}");
     // No reload failed on the way (a half-switched pair would be one).
     let failed: Vec<serde_json::Value> = server
-        .seen
+        .seen()
         .iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["event"] == "reload" && v["ok"] != true)

@@ -14,13 +14,11 @@
 
 mod serve_support;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serve_support::{connect_json, make_pki, run_bounded, Server, TempDir};
+use serve_support::{connect_json, make_pki, run_bounded, LineChild, Server, TempDir};
 
 const GCM: &str = "TLS_SM4_GCM_SM3";
 const CCM: &str = "TLS_SM4_CCM_SM3";
@@ -98,16 +96,14 @@ fn tongsuo_client(port: u16, args: &[&str]) -> Output {
 
 /// A running `peer.py server` on 127.0.0.1 (free port). Killed on drop.
 struct TongsuoServer {
-    child: Option<Child>,
+    proc: LineChild,
     port: u16,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
 }
 
 impl TongsuoServer {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(python())
-            .arg(peer_script())
+        let mut cmd = Command::new(python());
+        cmd.arg(peer_script())
             .args([
                 "server",
                 "--port",
@@ -117,96 +113,22 @@ impl TongsuoServer {
                 "--deadline",
                 "60",
             ])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn peer.py server");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut s = TongsuoServer {
-            child: Some(child),
-            port: 0,
-            lines: rx,
-            seen: Vec::new(),
-        };
-        let ready = s.next_line("READY");
-        s.port = ready["READY ".len()..].trim().parse().expect("port");
-        s
+            .args(args);
+        let mut proc = LineChild::spawn(cmd);
+        let ready = proc.next_line("Tongsuo server READY", |l| l.starts_with("READY"));
+        let port = ready["READY ".len()..].trim().parse().expect("port");
+        TongsuoServer { proc, port }
     }
 
-    /// The next stdout line starting with `prefix` (panics after 20 s).
-    fn next_line(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.starts_with(prefix) {
-                        return line;
-                    }
-                }
-                Err(_) => {
-                    let stderr = self.kill_and_stderr();
-                    panic!(
-                        "Tongsuo server: no {prefix:?} line within 20 s; seen:\n{}\nstderr:\n{stderr}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// Waits (bounded) for the server to exit after its connections.
+    /// Waits (bounded) for the server to exit after its connections:
+    /// (exit code, every stdout line, stderr).
     fn finish(mut self) -> (Option<i32>, String, String) {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.seen.push(line);
-        }
+        let (_, out, _) = self.proc.wait_exit(Duration::from_secs(20));
         (
             out.status.code(),
-            self.seen.join("\n"),
+            self.proc.seen.join("\n"),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
-    }
-
-    fn kill_and_stderr(&mut self) -> String {
-        let Some(mut child) = self.child.take() else {
-            return String::new();
-        };
-        let _ = child.kill();
-        child
-            .wait_with_output()
-            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for TongsuoServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

@@ -3,11 +3,13 @@
 //! runs.
 #![allow(dead_code)]
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gm_pki::{CertificateAuthority, IssueRequest, KeyAlgorithm, KeyPair, Profile, SubjectAltName};
@@ -188,14 +190,118 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A running `gmkit serve --json` on 127.0.0.1 (port chosen by the OS and
-/// read from its first log line). Killed on drop.
-pub struct Server {
+/// A child process whose stdout lines are read on a thread, so tests can
+/// wait for a line with a deadline. Killed on drop.
+pub struct LineChild {
     child: Option<Child>,
-    pub port: u16,
     lines: mpsc::Receiver<String>,
     /// Every stdout line seen so far.
     pub seen: Vec<String>,
+}
+
+impl LineChild {
+    /// Spawns `cmd` with stdin closed and stdout/stderr piped.
+    pub fn spawn(mut cmd: Command) -> Self {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        LineChild {
+            child: Some(child),
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next stdout line for which `pred` holds; after 20 s the child is
+    /// killed and the test fails with everything it printed.
+    pub fn next_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let stderr = self.kill_and_stderr();
+                    panic!(
+                        "no {what} line within 20 s; seen:\n{}\nstderr:\n{stderr}",
+                        self.seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    /// The process id (while running).
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Waits up to `limit` for the child to exit (killing it after that)
+    /// and returns whether it exited by itself, its exit status and stderr,
+    /// and the stdout lines it printed since the last wait.
+    pub fn wait_exit(&mut self, limit: Duration) -> (bool, Output, Vec<String>) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + limit;
+        let mut exited = true;
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                exited = false;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line.clone());
+            rest.push(line);
+        }
+        (exited, out, rest)
+    }
+
+    fn kill_and_stderr(&mut self) -> String {
+        let Some(mut child) = self.child.take() else {
+            return String::new();
+        };
+        let _ = child.kill();
+        child
+            .wait_with_output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for LineChild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A running `gmkit serve --json` on 127.0.0.1 (port chosen by the OS and
+/// read from its first log line). Killed on drop.
+pub struct Server {
+    proc: LineChild,
+    pub port: u16,
 }
 
 impl Server {
@@ -208,29 +314,13 @@ impl Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--json"])
             .args(args)
-            .env_remove("GMKIT_PASSWORD")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("GMKIT_PASSWORD");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn gmkit serve");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         let mut server = Server {
-            child: Some(child),
+            proc: LineChild::spawn(cmd),
             port: 0,
-            lines: rx,
-            seen: Vec::new(),
         };
         let listening = server.wait_for(|v| v["event"] == "listening");
         let addr = listening["addr"].as_str().expect("addr").to_string();
@@ -247,29 +337,20 @@ impl Server {
         format!("localhost:{}", self.port)
     }
 
-    /// The next JSON log line matching `pred` (panics after 20 s).
+    /// Every stdout line seen so far.
+    pub fn seen(&self) -> &[String] {
+        &self.proc.seen
+    }
+
+    /// The next JSON log line matching `pred` (panics after 20 s, and on a
+    /// line that is not JSON).
     pub fn wait_for(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    let v: serde_json::Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-                Err(_) => {
-                    let stderr = self.kill_and_stderr();
-                    panic!(
-                        "no matching log line within 20 s; seen:\n{}\nstderr:\n{stderr}",
-                        self.seen.join("\n")
-                    )
-                }
-            }
-        }
+        let line = self.proc.next_line("matching log", |line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            pred(&v)
+        });
+        serde_json::from_str(&line).expect("checked above")
     }
 
     /// The next connection record.
@@ -277,52 +358,72 @@ impl Server {
         self.wait_for(|v| v["event"] == "connection")
     }
 
-    fn kill_and_stderr(&mut self) -> String {
-        let Some(mut child) = self.child.take() else {
-            return String::new();
-        };
-        let _ = child.kill();
-        child
-            .wait_with_output()
-            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-            .unwrap_or_default()
-    }
-
     /// Sends SIGTERM and returns the exit status and remaining output.
     #[cfg(unix)]
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let mut child = self.child.take().expect("running");
         let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &self.proc.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("gmkit serve did not stop on SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut rest = Vec::new();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            rest.push(line);
-        }
-        (status, rest)
+        let (exited, out, rest) = self.proc.wait_exit(Duration::from_secs(15));
+        assert!(exited, "gmkit serve did not stop on SIGTERM");
+        (out.status, rest)
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+/// A client TLS stream over TCP.
+pub type GmStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// rustls-gm's GM-preferring client trusting the CA certificates in `ca`,
+/// full handshakes only (a resumed session would not show the certificate
+/// the server serves now).
+pub fn gm_client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("CA file") {
+        roots.add(c.expect("CA PEM")).expect("CA certificate");
     }
+    let mut config = rustls_gm::client::ClientBuilder::new(roots)
+        .build()
+        .expect("client config");
+    config.resumption = rustls::client::Resumption::disabled();
+    Arc::new(config)
+}
+
+/// Opens a connection to `addr` as `localhost` and completes the handshake
+/// (no application data).
+pub fn open_gm(config: &Arc<rustls::ClientConfig>, addr: &str) -> Result<GmStream, String> {
+    let conn = rustls::ClientConnection::new(config.clone(), "localhost".try_into().unwrap())
+        .map_err(|e| format!("client: {e}"))?;
+    let tcp = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    while s.conn.is_handshaking() {
+        s.conn
+            .complete_io(&mut s.sock)
+            .map_err(|e| format!("handshake: {e}"))?;
+    }
+    Ok(s)
+}
+
+/// Writes `msg`, reads the echo; checks the suite is the GM one.
+pub fn echo_gm(s: &mut GmStream, msg: &[u8]) -> Result<(), String> {
+    s.write_all(msg).map_err(|e| format!("write: {e}"))?;
+    s.flush().map_err(|e| format!("flush: {e}"))?;
+    let mut got = vec![0u8; msg.len()];
+    s.read_exact(&mut got).map_err(|e| format!("read: {e}"))?;
+    if got != msg {
+        return Err("echo differs".into());
+    }
+    let suite = s.conn.negotiated_cipher_suite().map(|s| s.suite());
+    if suite != Some(rustls_gm::codepoints::TLS_SM4_GCM_SM3) {
+        return Err(format!("unexpected suite {suite:?}"));
+    }
+    Ok(())
 }
 
 /// `gmkit connect --json ARGS`, parsed.
