@@ -240,7 +240,8 @@ fn import(a: ImportArgs) -> Outcome {
         .map_err(|e| Failure::usage(format!("{}: {e}", a.file.display())))?;
     let (key, cert_der) = file.into_parts();
     let key = KeyPair::from_sm2(key)?;
-    let cert = Certificate::from_der(&cert_der)?;
+    let cert = Certificate::from_der(&cert_der)
+        .map_err(|e| Failure::usage(format!("{}: certificate: {e}", a.file.display())))?;
     let pem = key_pem(&key, out_password.as_ref().map(|p| p.as_slice()))?;
     write_output(&a.key_out, pem.as_bytes(), Access::Private)?;
     write_output(&a.cert_out, cert.to_pem().as_bytes(), Access::Public)?;
@@ -374,7 +375,8 @@ fn escrow_decrypt(a: EscrowArgs) -> Outcome {
     let key = KeyPair::from_sm2(key)?;
     let mut cert_info = None;
     if let Some(cert_path) = &a.cert {
-        let cert = Certificate::load(&read_input(cert_path)?)?;
+        let cert = Certificate::load(&read_input(cert_path)?)
+            .map_err(|e| Failure::usage(format!("{}: {e}", cert_path.display())))?;
         if !cert.matches_key(&key) {
             return Err(Failure::usage(format!(
                 "the decrypted key does not belong to {}",
