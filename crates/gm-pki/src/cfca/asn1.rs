@@ -165,12 +165,14 @@ pub(crate) fn bit_string(bytes: &[u8]) -> Vec<u8> {
     tlv(BIT_STRING, &[&[0], bytes])
 }
 
-/// The dotted form of an OBJECT IDENTIFIER's content bytes (or a hex dump
-/// when they are not a valid OID encoding).
+/// The dotted form of an OBJECT IDENTIFIER's content bytes, for messages.
+/// const-oid handles every OID these formats use; anything it cannot show
+/// (an invalid encoding, or a valid OID beyond its limits, such as a
+/// 2.25.<UUID> arc above 2^32) is shown as its content bytes in hex.
 pub(crate) fn oid_to_string(content: &[u8]) -> String {
     match const_oid::ObjectIdentifier::from_bytes(content) {
         Ok(oid) => oid.to_string(),
-        Err(_) => format!("(invalid OID {})", hex_lower(content)),
+        Err(_) => format!("(invalid or unsupported OID {})", hex_lower(content)),
     }
 }
 
