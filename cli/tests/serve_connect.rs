@@ -7,35 +7,9 @@ use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use serve_support::{
-    connect_json, echo_gm, gm_client_config, gmkit, install, make_pki, open_gm, stderr, stdout,
-    Server, TempDir, PASSWORD,
+    connect_json, dual_args, echo_gm, gm_client_config, gmkit, install, make_pki, open_gm, stderr,
+    stdout, strs, Server, TempDir, PASSWORD,
 };
-
-fn dual_args(dir: &TempDir) -> Vec<String> {
-    [
-        "--sm2-cert",
-        "sm2-server.pem",
-        "--sm2-key",
-        "sm2-server.key",
-        "--rsa-cert",
-        "rsa-server.pem",
-        "--rsa-key",
-        "rsa-server.key",
-    ]
-    .iter()
-    .map(|a| {
-        if a.starts_with("--") {
-            a.to_string()
-        } else {
-            dir.p(a)
-        }
-    })
-    .collect()
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
 
 #[test]
 fn gm_and_standard_clients_on_one_port() {

@@ -8,7 +8,7 @@ mod serve_support;
 use std::process::Command;
 use std::time::Duration;
 
-use serve_support::{connect_json, make_pki, run_bounded, Server, TempDir};
+use serve_support::{connect_json, dual_args, make_pki, run_bounded, strs, Server, TempDir};
 
 fn s_client(dir: &TempDir, server: &Server, version: &str) -> String {
     let mut cmd = Command::new("openssl");
@@ -45,16 +45,7 @@ fn openssl_s_client_gets_a_standard_suite_and_the_rsa_certificate_over_tls13_and
     }
     let dir = TempDir::new("openssl");
     make_pki(&dir);
-    let mut server = Server::start(&[
-        "--sm2-cert",
-        &dir.p("sm2-server.pem"),
-        "--sm2-key",
-        &dir.p("sm2-server.key"),
-        "--rsa-cert",
-        &dir.p("rsa-server.pem"),
-        "--rsa-key",
-        &dir.p("rsa-server.key"),
-    ]);
+    let mut server = Server::start(&strs(&dual_args(&dir)));
 
     // TLS 1.3.
     let text = s_client(&dir, &server, "-tls1_3");

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serve_support::{connect_json, make_pki, run_bounded, LineChild, Server, TempDir};
+use serve_support::{
+    connect_json, dual_args, make_pki, run_bounded, strs, LineChild, Server, TempDir,
+};
 
 const GCM: &str = "TLS_SM4_GCM_SM3";
 const CCM: &str = "TLS_SM4_CCM_SM3";
@@ -308,16 +310,7 @@ fn tongsuo_client_gets_gm_from_the_dual_stack_and_bulk_data_round_trips() {
     }
     let dir = TempDir::new("tongsuo-dual");
     make_pki(&dir);
-    let mut server = Server::start(&[
-        "--sm2-cert",
-        &dir.p("sm2-server.pem"),
-        "--sm2-key",
-        &dir.p("sm2-server.key"),
-        "--rsa-cert",
-        &dir.p("rsa-server.pem"),
-        "--rsa-key",
-        &dir.p("rsa-server.key"),
-    ]);
+    let mut server = Server::start(&strs(&dual_args(&dir)));
     for suite in [GCM, CCM] {
         let out = tongsuo_client(
             server.port,

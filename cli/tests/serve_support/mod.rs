@@ -190,6 +190,34 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `gmkit serve` arguments for the dual stack over `make_pki`'s SM2 and RSA
+/// server identities.
+pub fn dual_args(dir: &TempDir) -> Vec<String> {
+    [
+        "--sm2-cert",
+        "sm2-server.pem",
+        "--sm2-key",
+        "sm2-server.key",
+        "--rsa-cert",
+        "rsa-server.pem",
+        "--rsa-key",
+        "rsa-server.key",
+    ]
+    .iter()
+    .map(|a| {
+        if a.starts_with("--") {
+            a.to_string()
+        } else {
+            dir.p(a)
+        }
+    })
+    .collect()
+}
+
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 /// A child process whose stdout lines are read on a thread, so tests can
 /// wait for a line with a deadline. Killed on drop.
 pub struct LineChild {
