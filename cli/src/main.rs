@@ -56,7 +56,29 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// `gmkit ... | head` closes stdout early; Rust ignores SIGPIPE, so the
+/// next `println!` panics with "failed printing to stdout: Broken pipe".
+/// Exit quietly with the status a shell reports for SIGPIPE (141) instead
+/// of printing a panic and a backtrace; every other panic is reported as
+/// usual.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Vectors(args) => vectors::main(args),

@@ -71,3 +71,29 @@ fn bad_arguments_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// `gmkit speed | head -1`: a reader that goes away early ends gmkit with
+/// the SIGPIPE status, not a panic and a backtrace.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    let mut child = gmkit()
+        .args([
+            "speed",
+            "sm3",
+            "hmac-sm3",
+            "--seconds",
+            "0.05",
+            "--sizes",
+            "64",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gmkit");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
