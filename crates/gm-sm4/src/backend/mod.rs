@@ -149,7 +149,8 @@ impl FromStr for Backend {
 
 /// Known-answer self-test run once per process before a SIMD backend is
 /// first used (like a FIPS power-on self-test): GB/T 32907-2016 example 1 on
-/// batches of 1, 2, 17 and 33 blocks, and tau against the portable circuit. A
+/// batches of 1, 2, 17 and 33 blocks, tau against the portable circuit, and
+/// the fused GCM kernel where the backend has one ([`gcm_self_test`]). A
 /// backend that fails is reported unavailable, so a CPU or emulator quirk
 /// degrades speed, never correctness.
 #[cfg(target_arch = "x86_64")]
@@ -177,7 +178,47 @@ fn self_test(backend: Backend) -> bool {
         crypt(backend, &rk_dec, &mut blocks);
         enc_ok && blocks.iter().all(|b| *b == KEY)
     });
-    tau_ok && blocks_ok
+    tau_ok && blocks_ok && gcm_self_test(backend, &raw, &rk)
+}
+
+/// One step of the fused GCM kernel (sealing and opening, with a counter
+/// whose low word wraps inside the step) against CTR on the portable
+/// backend plus the separate PCLMULQDQ GHASH. `raw` are the plain round
+/// keys, `rk` the backend's form of them. True where there is no kernel.
+#[cfg(target_arch = "x86_64")]
+fn gcm_self_test(backend: Backend, raw: &[u32; 32], rk: &[u32; 32]) -> bool {
+    if !has_gcm_fused(backend) || !clmul::available() {
+        return true;
+    }
+    let key = clmul::Key::new(&[0x42; 16]);
+    let data: Vec<RawBlock> = (0..GCM_STEP as u8)
+        .map(|i| [i.wrapping_mul(29) ^ 0x6b; 16])
+        .collect();
+    let low = 0xffff_fff0_u32;
+    let mut ctr0 = [0x5a; 16];
+    ctr0[12..].copy_from_slice(&low.to_be_bytes());
+    let mut keystream: Vec<RawBlock> = (0..GCM_STEP as u32)
+        .map(|i| {
+            let mut c = ctr0;
+            c[12..].copy_from_slice(&low.wrapping_add(i).to_be_bytes());
+            c
+        })
+        .collect();
+    soft::crypt(raw, &mut keystream);
+    let xored: Vec<RawBlock> = data
+        .iter()
+        .zip(&keystream)
+        .map(|(d, k)| core::array::from_fn(|j| d[j] ^ k[j]))
+        .collect();
+    [true, false].into_iter().all(|seal| {
+        let mut want_acc = [0u8; 16];
+        key.update(&mut want_acc, if seal { &xored } else { &data });
+        let mut got = data.clone();
+        let (mut acc, mut ctr) = ([0u8; 16], ctr0);
+        gcm_fused(backend, rk, &key, &mut acc, &mut ctr, &mut got, seal);
+        let next = low.wrapping_add(GCM_STEP as u32).to_be_bytes();
+        got == xored && acc == want_acc && ctr[12..] == next && ctr[..12] == ctr0[..12]
+    })
 }
 
 /// The round keys in the form `backend` runs on (the AES-NI/VAES backends
