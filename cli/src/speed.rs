@@ -51,7 +51,7 @@ pub struct Measurement {
     pub algorithm: String,
     /// Backend name: the SM4 backend for SM4 rows, the SM3 compression
     /// (`avx2-bmi2` or `portable`) for SM3 rows, the SM2 field
-    /// multiplication (`mulx-adx` or `portable`) for SM2 rows; TLS rows name
+    /// arithmetic (`mulx-adx+avx2`, `mulx-adx` or `portable`) for SM2 rows; TLS rows name
     /// the provider.
     pub backend: String,
     /// Message size in bytes.

@@ -68,14 +68,16 @@ mod sign;
 
 pub use encrypt::{Ciphertext, CiphertextFormat};
 
-/// Which field multiplication this process uses: `"mulx-adx"` (x86-64
-/// assembly, picked at run time when the CPU has BMI2 and ADX) or
-/// `"portable"`. Setting `GMKIT_SM2_FIELD=portable` in the environment
-/// before the first SM2 operation forces the portable code (for
-/// side-by-side measurements).
+/// Which arithmetic backend this process uses: `"mulx-adx+avx2"` (x86-64
+/// field assembly and AVX2 constant-time table scans), `"mulx-adx"` (the
+/// assembly on a CPU without AVX2), picked at run time when the CPU has
+/// BMI2 and ADX, or `"portable"`. Setting `GMKIT_SM2_FIELD=portable` in
+/// the environment before the first SM2 operation forces the portable code
+/// (for side-by-side measurements).
 ///
 /// ```
-/// assert!(["mulx-adx", "portable"].contains(&gm_sm2::field_backend()));
+/// let backends = ["mulx-adx+avx2", "mulx-adx", "portable"];
+/// assert!(backends.contains(&gm_sm2::field_backend()));
 /// ```
 pub fn field_backend() -> &'static str {
     arith::field_backend()

@@ -7,10 +7,11 @@
 //! ct_sm2 [--field adx] [--parts PART,PART,..]
 //! ```
 //!
-//! * `--field adx`: use gm-sm2's MULX/ADX field assembly if
+//! * `--field adx`: use gm-sm2's x86-64 backend, the MULX/ADX field
+//!   assembly (plus AVX2 table scans when CPUID reports AVX2), if
 //!   `/proc/cpuinfo` lists the instructions. Valgrind hides ADX from CPUID,
-//!   so without this option the run checks the portable field code. Exit
-//!   status 2 if the CPU does not have them.
+//!   so without this option the run checks the portable field code and
+//!   portable scans. Exit status 2 if the CPU does not have them.
 //! * `PART`: `keygen` (private key from bytes: range check and `[d]G`),
 //!   `sign` (SigningKey setup and hedged signing of several digests),
 //!   `sign-pool` (signing with batched nonce precomputation, more than one
@@ -32,7 +33,8 @@
 //! decrypted plaintexts, shared keys and confirmation values, and the
 //! accept/reject verdicts (the permitted leaks, see `valgrind-sm2.supp`).
 //!
-//! Prints `valgrind yes|no`, `field mulx-adx|portable`, then `digest sm2 PART HEX` for the parts with
+//! Prints `valgrind yes|no`, `field mulx-adx+avx2|mulx-adx|portable`, then
+//! `digest sm2 PART HEX` for the parts with
 //! deterministic outputs. Exit status: 0 when every output was right, 1 when
 //! one was wrong, 2 on a usage error.
 #![forbid(unsafe_code)]

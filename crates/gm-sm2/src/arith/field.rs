@@ -27,6 +27,7 @@ const R2: [u64; 4] = [
 
 /// A field element mod p in Montgomery form (a·R mod p), fully reduced.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(transparent)]
 pub(crate) struct Fe(pub(crate) [u64; 4]);
 
 #[cfg(target_arch = "x86_64")]
@@ -359,6 +360,7 @@ impl Fe {
     }
 
     /// self^(2^n).
+    #[cfg(test)]
     #[inline]
     pub(crate) fn square_n(&self, n: usize) -> Fe {
         let mut x = *self;
@@ -368,8 +370,18 @@ impl Fe {
         x
     }
 
-    /// self^-1 = self^(p-2) (Fermat), constant time; 0 maps to 0.
+    /// self^-1, constant time; 0 maps to 0. Bernstein–Yang divsteps
+    /// (see `arith::inv`) with R^2 folded in, so a Montgomery input aR
+    /// gives the Montgomery form a^-1·R directly.
     pub(crate) fn invert(&self) -> Fe {
+        Fe(super::inv::invert_adjusted(&self.0, &R2))
+    }
+
+    /// self^(p-2) (Fermat's little theorem): the inverse by an addition
+    /// chain of 255 squarings and 14 multiplications. Test oracle for
+    /// [`Fe::invert`].
+    #[cfg(test)]
+    pub(crate) fn invert_fermat(&self) -> Fe {
         // p - 2 in binary, from the top: 31 ones, 0, 128 ones, 32 zeros,
         // 62 ones, 0, 1.
         let x1 = *self;

@@ -21,27 +21,53 @@ use core::sync::atomic::{AtomicU8, Ordering};
 const UNKNOWN: u8 = 0;
 const PORTABLE: u8 = 1;
 const ADX: u8 = 2;
+/// ADX, and AVX2 for the table scans ([`super::scan_avx2`]).
+const ADX_AVX2: u8 = 3;
 
 static BACKEND: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+#[inline(always)]
+fn state() -> u8 {
+    match BACKEND.load(Ordering::Relaxed) {
+        UNKNOWN => detect(),
+        s => s,
+    }
+}
 
 /// Whether the CPU has BMI2 (MULX) and ADX (ADCX/ADOX), so [`mont_mul`]
 /// may run. `GMKIT_SM2_FIELD=portable` in the environment turns this
 /// backend off (read once), for side-by-side measurements.
 #[inline(always)]
 pub(super) fn available() -> bool {
-    match BACKEND.load(Ordering::Relaxed) {
-        ADX => true,
-        PORTABLE => false,
-        _ => detect(),
+    state() >= ADX
+}
+
+/// Whether this backend also scans tables with AVX2: it is on and the CPU
+/// reports AVX2.
+#[inline(always)]
+pub(super) fn avx2_scans() -> bool {
+    state() == ADX_AVX2
+}
+
+/// The state for a CPU with BMI2 and ADX, given what CPUID says of AVX2.
+fn on_state() -> u8 {
+    if std::is_x86_feature_detected!("avx2") {
+        ADX_AVX2
+    } else {
+        ADX
     }
 }
 
 #[cold]
-fn detect() -> bool {
+fn detect() -> u8 {
     let off = std::env::var_os("GMKIT_SM2_FIELD").is_some_and(|v| v == "portable");
-    let on = !off && cpu_has_bmi2_adx();
-    BACKEND.store(if on { ADX } else { PORTABLE }, Ordering::Relaxed);
-    on
+    let s = if !off && cpu_has_bmi2_adx() {
+        on_state()
+    } else {
+        PORTABLE
+    };
+    BACKEND.store(s, Ordering::Relaxed);
+    s
 }
 
 /// Whether CPUID reports BMI2 and ADX (ignoring `GMKIT_SM2_FIELD`).
@@ -53,7 +79,8 @@ pub(super) fn cpu_has_bmi2_adx() -> bool {
 /// and `adx` for the CPU, even if CPUID as this process sees it does not.
 /// That is the case under valgrind, which executes MULX/ADCX/ADOX but
 /// hides ADX from CPUID: the constant-time check uses this to run the
-/// assembly. Returns whether the backend is on.
+/// assembly (and the AVX2 scans, which valgrind does report). Returns
+/// whether the backend is on.
 #[cfg(target_os = "linux")]
 pub(super) fn enable_from_proc_cpuinfo() -> bool {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -63,7 +90,7 @@ pub(super) fn enable_from_proc_cpuinfo() -> bool {
         .unwrap_or("");
     let listed = |f: &str| flags.split_whitespace().any(|w| w == f);
     if listed("bmi2") && listed("adx") {
-        BACKEND.store(ADX, Ordering::Relaxed);
+        BACKEND.store(on_state(), Ordering::Relaxed);
         true
     } else {
         available()

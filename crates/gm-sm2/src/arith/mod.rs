@@ -15,8 +15,11 @@
 pub(crate) mod field;
 #[cfg(target_arch = "x86_64")]
 mod field_adx;
+mod inv;
 pub(crate) mod mul;
 pub(crate) mod point;
+#[cfg(target_arch = "x86_64")]
+mod scan_avx2;
 
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::{AffinePoint, FieldBytes};
@@ -56,9 +59,14 @@ impl zeroize::Zeroize for Jacobian {
 }
 pub(crate) use point::{Affine, Jacobian};
 
-/// The field multiplication in use: `"mulx-adx"` (x86-64 assembly, chosen
-/// at run time) or `"portable"`.
+/// The arithmetic in use: `"mulx-adx+avx2"` or `"mulx-adx"` (x86-64
+/// field assembly, with or without AVX2 table scans; chosen at run time)
+/// or `"portable"`.
 pub(crate) fn field_backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if field_adx::avx2_scans() {
+        return "mulx-adx+avx2";
+    }
     #[cfg(target_arch = "x86_64")]
     if field_adx::available() {
         return "mulx-adx";

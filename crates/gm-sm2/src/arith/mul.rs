@@ -4,7 +4,9 @@
 //!   (Booth) 6-bit digits: 43 windows, each with its own table of
 //!   j·2^(6i)·G for j = 1..=32 in affine form, so the whole product is 43
 //!   mixed additions and no doublings. Each table entry is read by a scan
-//!   of all 32 entries with masks; a negative digit negates y with a mask.
+//!   of all 32 entries with masks (32 bytes at a time with AVX2 on the
+//!   x86-64 backend, see `scan_avx2`); a negative digit negates y with a
+//!   mask.
 //! * [`mul_var`]: k·P, constant time. Signed 5-bit windows over a table of
 //!   1..=16 P, five doublings and one complete addition per window.
 //! * [`mul_double_vartime`]: s·G + t·P for signature verification, public
@@ -127,23 +129,32 @@ fn eq_mask(a: u64, b: u64) -> u64 {
 }
 
 /// Reads `table[mag - 1]` by scanning every entry; (0, 0) if mag = 0.
-/// The 32 masks are computed first and pass the optimisation barrier
-/// together, so the masked accumulation below stays branch-free and can
-/// be vectorised.
 #[inline(always)]
 fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
-    let mut masks = [0u64; BASE_ENTRIES];
-    for (j, m) in masks.iter_mut().enumerate() {
-        *m = eq_mask_raw(mag, j as u64 + 1);
-    }
-    let masks = core::hint::black_box(masks);
-    let mut out = [0u64; 8];
-    for (entry, &m) in table.iter().zip(masks.iter()) {
-        for k in 0..4 {
-            out[k] |= entry.x.0[k] & m;
-            out[k + 4] |= entry.y.0[k] & m;
+    #[cfg(target_arch = "x86_64")]
+    if super::field_adx::avx2_scans() {
+        if let Some(p) = super::scan_avx2::scan_affine(table, mag) {
+            return p;
         }
     }
+    scan_affine_portable(table, mag)
+}
+
+/// [`lookup_affine`] on 64-bit words, for any CPU.
+#[inline(always)]
+fn scan_affine_portable(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
+    let mut out = [0u64; 8];
+    scan_words(
+        table,
+        mag,
+        |entry, m, out| {
+            for k in 0..4 {
+                out[k] |= entry.x.0[k] & m;
+                out[k + 4] |= entry.y.0[k] & m;
+            }
+        },
+        &mut out,
+    );
     let p = Affine {
         x: super::field::Fe([out[0], out[1], out[2], out[3]]),
         y: super::field::Fe([out[4], out[5], out[6], out[7]]),
@@ -152,30 +163,70 @@ fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
     p
 }
 
-/// Reads `table[mag - 1]` by scanning every entry; infinity if mag = 0.
+/// The portable scan: ORs every entry into `out` under a mask that is all
+/// ones only for entry `mag - 1`. The masks are computed first and pass
+/// the optimisation barrier together, so the masked accumulation stays
+/// branch-free and can be vectorised.
 #[inline(always)]
-fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
-    let mut masks = [0u64; VAR_ENTRIES];
+fn scan_words<T, const N: usize, const W: usize>(
+    table: &[T; N],
+    mag: u64,
+    accumulate: impl Fn(&T, u64, &mut [u64; W]),
+    out: &mut [u64; W],
+) {
+    let mut masks = [0u64; N];
     for (j, m) in masks.iter_mut().enumerate() {
         *m = eq_mask_raw(mag, j as u64 + 1);
     }
-    // mag = 0 selects nothing: start from infinity's coordinates.
-    let none = core::hint::black_box(eq_mask_raw(mag, 0));
     let masks = core::hint::black_box(masks);
-    let inf = Jacobian::INFINITY;
-    let mut out = [0u64; 12];
-    for k in 0..4 {
-        out[k] = inf.x.0[k] & none;
-        out[k + 4] = inf.y.0[k] & none;
-        out[k + 8] = inf.z.0[k] & none;
-    }
     for (entry, &m) in table.iter().zip(masks.iter()) {
-        for k in 0..4 {
-            out[k] |= entry.x.0[k] & m;
-            out[k + 4] |= entry.y.0[k] & m;
-            out[k + 8] |= entry.z.0[k] & m;
+        accumulate(entry, m, out);
+    }
+}
+
+/// Reads `table[mag - 1]` by scanning every entry; infinity if mag = 0.
+#[inline(always)]
+fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
+    let mut p = scan_jacobian(table, mag);
+    // mag = 0 selected nothing: OR in infinity's coordinates.
+    let none = core::hint::black_box(eq_mask_raw(mag, 0));
+    let inf = Jacobian::INFINITY;
+    for k in 0..4 {
+        p.x.0[k] |= inf.x.0[k] & none;
+        p.y.0[k] |= inf.y.0[k] & none;
+        p.z.0[k] |= inf.z.0[k] & none;
+    }
+    p
+}
+
+/// `table[mag - 1]` by scanning every entry; all-zero words if mag = 0.
+#[inline(always)]
+fn scan_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
+    #[cfg(target_arch = "x86_64")]
+    if super::field_adx::avx2_scans() {
+        if let Some(p) = super::scan_avx2::scan_jacobian(table, mag) {
+            return p;
         }
     }
+    scan_jacobian_portable(table, mag)
+}
+
+/// [`scan_jacobian`] on 64-bit words, for any CPU.
+#[inline(always)]
+fn scan_jacobian_portable(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
+    let mut out = [0u64; 12];
+    scan_words(
+        table,
+        mag,
+        |entry, m, out| {
+            for k in 0..4 {
+                out[k] |= entry.x.0[k] & m;
+                out[k + 4] |= entry.y.0[k] & m;
+                out[k + 8] |= entry.z.0[k] & m;
+            }
+        },
+        &mut out,
+    );
     let p = Jacobian {
         x: super::field::Fe([out[0], out[1], out[2], out[3]]),
         y: super::field::Fe([out[4], out[5], out[6], out[7]]),
@@ -397,4 +448,67 @@ pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jaco
         }
     }
     sg.add_vartime(&tp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words_affine(p: &Affine) -> [u64; 8] {
+        let (x, y) = (p.x.0, p.y.0);
+        [x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]]
+    }
+
+    fn words_jacobian(p: &Jacobian) -> [u64; 12] {
+        let mut w = [0u64; 12];
+        w[..4].copy_from_slice(&p.x.0);
+        w[4..8].copy_from_slice(&p.y.0);
+        w[8..].copy_from_slice(&p.z.0);
+        w
+    }
+
+    /// Every digit 0..=32 (and some past the end) picks the right entry,
+    /// or nothing, from the portable scans and, where the CPU has AVX2,
+    /// from the AVX2 scans.
+    #[test]
+    fn table_scans_pick_the_digit_entry_on_every_backend() {
+        let comb = comb_table();
+        let mut var = [Jacobian::from_affine(&G); VAR_ENTRIES];
+        for j in 1..VAR_ENTRIES {
+            var[j] = var[j - 1].add_vartime(&var[0]);
+        }
+        for row in [&comb[0], &comb[BASE_WINDOWS - 1]] {
+            for mag in 0..=(BASE_ENTRIES as u64 + 3) {
+                let want = match mag as usize {
+                    0 => [0; 8],
+                    m if m <= BASE_ENTRIES => words_affine(&row[m - 1]),
+                    _ => [0; 8],
+                };
+                assert_eq!(words_affine(&scan_affine_portable(row, mag)), want, "{mag}");
+                #[cfg(target_arch = "x86_64")]
+                if let Some(got) = super::super::scan_avx2::scan_affine(row, mag) {
+                    assert_eq!(words_affine(&got), want, "AVX2 {mag}");
+                }
+            }
+        }
+        for mag in 0..=(VAR_ENTRIES as u64 + 3) {
+            let want = match mag as usize {
+                0 => [0; 12],
+                m if m <= VAR_ENTRIES => words_jacobian(&var[m - 1]),
+                _ => [0; 12],
+            };
+            assert_eq!(
+                words_jacobian(&scan_jacobian_portable(&var, mag)),
+                want,
+                "{mag}"
+            );
+            #[cfg(target_arch = "x86_64")]
+            if let Some(got) = super::super::scan_avx2::scan_jacobian(&var, mag) {
+                assert_eq!(words_jacobian(&got), want, "AVX2 {mag}");
+            }
+        }
+        if !cfg!(target_arch = "x86_64") || !std::is_x86_feature_detected!("avx2") {
+            eprintln!("AVX2 scans not tested: this CPU has no AVX2");
+        }
+    }
 }

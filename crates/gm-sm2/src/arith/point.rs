@@ -7,15 +7,20 @@
 
 use super::field::Fe;
 
-/// An affine point (never the point at infinity).
+/// An affine point (never the point at infinity). `repr(C)`: the AVX2
+/// table scans read it as two 32-byte vectors.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(crate) struct Affine {
     pub(crate) x: Fe,
     pub(crate) y: Fe,
 }
 
-/// A point in Jacobian coordinates.
-#[derive(Clone, Copy, Debug)]
+/// A point in Jacobian coordinates. `repr(C)`: the AVX2 table scans read
+/// it as three 32-byte vectors. The default (all zero) is a point at
+/// infinity.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(crate) struct Jacobian {
     pub(crate) x: Fe,
     pub(crate) y: Fe,

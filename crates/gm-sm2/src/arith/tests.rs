@@ -134,6 +134,7 @@ fn field_ops_match_big_integers_on_edge_and_random_inputs() {
         } else {
             assert_eq!(val(inv.mul(&fa)), BigUint::from(1u8), "inverse of {a:x}");
             assert_eq!(val(inv), a.modpow(&(&p - 2u8), &p));
+            assert_eq!(val(fa.invert_fermat()), val(inv), "Fermat chain");
         }
     }
     // Pairs: every edge value with every edge value, plus random pairs.
@@ -408,5 +409,57 @@ fn special_form_reduction_matches_the_generic_one() {
         let a = Fe(super::field::montgomery_reduce_generic(t));
         let b = super::field::montgomery_reduce_for_tests(t);
         assert_eq!(a.0, b.0, "{t:x?}");
+    }
+}
+
+/// The safegcd inversion on raw limbs against x^(p-2) mod p (num-bigint):
+/// every power of two and its neighbours, p minus those, bit patterns,
+/// and random values, each with a random adjusting factor; and
+/// `Fe::invert` against the Fermat chain it replaced.
+#[test]
+fn safegcd_inversion_matches_fermat() {
+    let p = p();
+    let one = BigUint::from(1u8);
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut xs: Vec<BigUint> = edge_values();
+    for k in 0..256u32 {
+        let pow = &one << k;
+        for v in [&pow - &one, pow.clone(), &pow + &one] {
+            if v < p {
+                xs.push(&p - &v);
+            }
+            xs.push(v % &p);
+        }
+    }
+    for pattern in [
+        0x5555_5555_5555_5555u64,
+        0xaaaa_aaaa_aaaa_aaaa,
+        0x0f0f_0f0f_0f0f_0f0f,
+    ] {
+        let limbs = [pattern; 4];
+        xs.push(BigUint::from_bytes_be(&limbs_to_be(&limbs)) % &p);
+    }
+    for _ in 0..2000 {
+        xs.push(rng.below(&p));
+    }
+    let zero = BigUint::from(0u8);
+    for x in xs.iter().map(|x| x % &p) {
+        let x = &x;
+        let adjust = rng.below(&p);
+        let got = super::inv::invert_adjusted(
+            &super::field::limbs_from_be(&to_be32(x)),
+            &super::field::limbs_from_be(&to_be32(&adjust)),
+        );
+        let got = BigUint::from_bytes_be(&limbs_to_be(&got));
+        let want = if *x == zero {
+            zero.clone()
+        } else {
+            (x.modpow(&(&p - 2u8), &p) * &adjust) % &p
+        };
+        assert_eq!(got, want, "adjust·{x:x}^-1 (adjust {adjust:x})");
+    }
+    for _ in 0..300 {
+        let a = fe(&rng.below(&p));
+        assert_eq!(val(a.invert()), val(a.invert_fermat()));
     }
 }

@@ -1,0 +1,83 @@
+//! Constant-time table scans with AVX2, for the x86-64 backend (chosen
+//! at run time together with the MULX/ADX field code, see
+//! [`super::field_adx::avx2_scans`]).
+//!
+//! A scan reads every entry of a table and keeps the one whose 1-based
+//! index equals a secret digit, with compare-generated masks: the same
+//! memory is read whatever the digit, and nothing branches on it. The
+//! portable scans in [`super::mul`] do the same on 64-bit words; this
+//! moves 32 bytes per instruction, which matters because the comb for
+//! k·G scans 43 tables of 32 points each (88 KiB) per signature.
+//! `crates/ct-check` runs this code under valgrind on secret digits.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::{
+    __m256i, _mm256_and_si256, _mm256_cmpeq_epi64, _mm256_loadu_si256, _mm256_or_si256,
+    _mm256_set1_epi64x, _mm256_setzero_si256, _mm256_storeu_si256,
+};
+
+use super::point::{Affine, Jacobian};
+
+/// Plain-old-data points: `repr(C)` structs of field elements, which are
+/// `repr(transparent)` `[u64; 4]`, so any bit pattern is a valid value
+/// and the size is `VECTORS` × 32 bytes with no padding.
+trait Words: Copy + Default {
+    const VECTORS: usize;
+}
+
+impl Words for Affine {
+    const VECTORS: usize = 2;
+}
+
+impl Words for Jacobian {
+    const VECTORS: usize = 3;
+}
+
+const _: () = assert!(core::mem::size_of::<Affine>() == 32 * <Affine as Words>::VECTORS);
+const _: () = assert!(core::mem::size_of::<Jacobian>() == 32 * <Jacobian as Words>::VECTORS);
+
+/// `table[digit - 1]`, or all-zero words for digit 0 (or any digit past
+/// the end), reading every entry.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn scan<T: Words, const N: usize>(table: &[T; N], digit: u64) -> T {
+    let want = _mm256_set1_epi64x(digit as i64);
+    let mut acc = [_mm256_setzero_si256(); 3];
+    for (j, entry) in table.iter().enumerate() {
+        let mask = _mm256_cmpeq_epi64(want, _mm256_set1_epi64x(j as i64 + 1));
+        let words = (entry as *const T).cast::<__m256i>();
+        for (k, a) in acc.iter_mut().take(T::VECTORS).enumerate() {
+            // SAFETY: `entry` is a valid reference to T, which is
+            // T::VECTORS × 32 bytes (asserted above), so vector k < VECTORS
+            // lies inside it; loadu has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(words.add(k)) };
+            *a = _mm256_or_si256(*a, _mm256_and_si256(v, mask));
+        }
+    }
+    let mut out = T::default();
+    let words = (&mut out as *mut T).cast::<__m256i>();
+    for (k, a) in acc.iter().take(T::VECTORS).enumerate() {
+        // SAFETY: as above, inside `out`, which is ours; every bit pattern
+        // of the u64 words is a valid T (see `Words`).
+        unsafe { _mm256_storeu_si256(words.add(k), *a) };
+    }
+    out
+}
+
+/// `table[digit - 1]`, or (0, 0) for digit 0; `None` if the CPU has no
+/// AVX2 (std caches the CPUID answer, so the check is one load).
+#[inline]
+pub(super) fn scan_affine<const N: usize>(table: &[Affine; N], digit: u64) -> Option<Affine> {
+    // SAFETY: scan() needs AVX2, which the CPU reports.
+    std::is_x86_feature_detected!("avx2").then(|| unsafe { scan(table, digit) })
+}
+
+/// `table[digit - 1]`, or all-zero coordinates for digit 0; `None` if the
+/// CPU has no AVX2.
+#[inline]
+pub(super) fn scan_jacobian<const N: usize>(table: &[Jacobian; N], digit: u64) -> Option<Jacobian> {
+    // SAFETY: scan() needs AVX2, which the CPU reports.
+    std::is_x86_feature_detected!("avx2").then(|| unsafe { scan(table, digit) })
+}
