@@ -273,11 +273,10 @@ impl SigningKey {
         })
     }
 
-    /// Turns on batched nonce precomputation: nonces are drawn 32 at a
-    /// time, their points k·G computed together and brought to affine
-    /// form with one shared inversion, and each signature takes one
-    /// (k, x1) pair out of the pool, so signing skips the scalar
-    /// multiplication's inversion and most of its overhead.
+    /// Turns on batched nonce precomputation: nonces are drawn 64 at a
+    /// time, their points k·G computed together in affine form (each
+    /// step's additions share one inversion, so they cost about half as
+    /// much), and each signature takes one (k, x1) pair out of the pool.
     ///
     /// The trade-off: pooled nonces are drawn before the message is known,
     /// so they are not bound to it. Each is HMAC-SM3 keyed with d over 32
@@ -285,7 +284,7 @@ impl SigningKey {
     /// once (taken out of the pool under a lock); the plain
     /// [`sign_digest`](Self::sign_digest) additionally binds the nonce to
     /// the message, which still protects a key if the OS RNG repeats
-    /// itself. The pool (up to 32 secret nonces) is zeroized on drop.
+    /// itself. The pool (up to 64 secret nonces) is zeroized on drop.
     /// Clones share the pool.
     ///
     /// ```

@@ -182,9 +182,9 @@ fn sign_pool(rep: &mut Report) {
     signer.enable_nonce_pool();
     let pk = PublicKey::from_sec1_bytes(&unhex(P_A)).expect("public key");
     let verifier = VerifyingKey::new(&pk, DEFAULT_ID).expect("verifying key");
-    // 40 signatures: a full batch of 32 and part of a second.
+    // 70 signatures: a full batch of 64 and part of a second.
     let mut all_ok = true;
-    for i in 0..40u8 {
+    for i in 0..70u8 {
         // The digest from the public side (Z of the declassified key).
         let e = verifier.digest(&[i; 7]);
         let sig = signer.sign_digest(&e).expect("sign");

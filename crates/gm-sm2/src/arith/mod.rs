@@ -24,7 +24,9 @@ mod scan_avx2;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::{AffinePoint, FieldBytes};
 
-pub(crate) use mul::{mul_base, mul_double_vartime, mul_double_vartime_table, mul_var, PointTable};
+pub(crate) use mul::{
+    mul_base, mul_base_batch, mul_double_vartime, mul_double_vartime_table, mul_var, PointTable,
+};
 
 /// k·G in affine form, constant time (k in [1, n-1], so never infinity).
 pub(crate) fn mul_base_affine(k: &[u8; 32]) -> Affine {

@@ -255,6 +255,64 @@ pub(crate) fn mul_base(k: &[u8; 32]) -> Jacobian {
     acc
 }
 
+/// k·G for a batch of scalars in constant time, in affine form: the same
+/// comb as [`mul_base`], but the partial sums are affine and each window's
+/// additions share one inversion (Montgomery's trick), so an addition costs
+/// about 6 multiplications instead of 11, and each window's table is
+/// scanned for the whole batch while it is in L1. Every `k` is big-endian
+/// and must be in [1, n-1]; `k` = 0 would give (0, 0).
+pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> Vec<Affine> {
+    use super::field::Fe;
+    let table = comb_table();
+    let n = ks.len();
+    let mut limbs: Vec<[u64; 4]> = ks.iter().map(limbs_from_be).collect();
+    let mut acc = vec![Affine::default(); n];
+    // All ones while acc[i] is still infinity (every digit so far zero).
+    let mut inf = vec![u64::MAX; n];
+    let mut q = vec![Affine::default(); n];
+    let mut keep = vec![0u64; n];
+    let mut den = vec![Fe::ZERO; n];
+    let mut prefix = vec![Fe::ZERO; n];
+    for (w, row) in table.iter().enumerate() {
+        let mut product = Fe::ONE;
+        for i in 0..n {
+            let (mag, neg) = booth(window(&limbs[i], BASE_W * w, BASE_W), BASE_W);
+            q[i] = lookup_affine(row, mag).cond_neg(neg);
+            keep[i] = eq_mask(mag, 0);
+            // x_q - x_acc is nonzero for 0 < k < n (the partial sum is
+            // never ±q, see `mul_base`); where acc is infinity or the digit
+            // is zero the sum is not used, and 1 keeps the shared inversion
+            // away from zero.
+            den[i] = Fe::select(&q[i].x.sub(&acc[i].x), &Fe::ONE, inf[i] | keep[i]);
+            product = product.mul(&den[i]);
+            prefix[i] = product;
+        }
+        let mut inv = product.invert();
+        for i in (0..n).rev() {
+            // inv = 1 / (den[0]·…·den[i]) here.
+            let den_inv = if i == 0 { inv } else { inv.mul(&prefix[i - 1]) };
+            inv = inv.mul(&den[i]);
+            let a = acc[i];
+            let lambda = q[i].y.sub(&a.y).mul(&den_inv);
+            let x3 = lambda.square().sub(&a.x).sub(&q[i].x);
+            let y3 = lambda.mul(&a.x.sub(&x3)).sub(&a.y);
+            let sum = Affine { x: x3, y: y3 };
+            let sum = Affine::select(&sum, &q[i], inf[i]);
+            acc[i] = Affine::select(&sum, &a, keep[i]);
+            inf[i] &= keep[i];
+        }
+    }
+    for v in limbs.iter_mut() {
+        v.zeroize();
+    }
+    for v in q.iter_mut() {
+        v.zeroize();
+    }
+    den.zeroize();
+    prefix.zeroize();
+    acc
+}
+
 /// (n - 1) / 2, least significant limb first.
 const HALF_N: [u64; 4] = [
     0xa9dd_fa04_9cea_a091,

@@ -77,6 +77,15 @@ impl Affine {
         }
     }
 
+    /// `b` where `mask` is all ones, else `a`; constant time.
+    #[inline(always)]
+    pub(crate) fn select(a: &Affine, b: &Affine, mask: u64) -> Affine {
+        Affine {
+            x: Fe::select(&a.x, &b.x, mask),
+            y: Fe::select(&a.y, &b.y, mask),
+        }
+    }
+
     /// Negates when `mask` is all ones; constant time.
     #[inline(always)]
     pub(crate) fn cond_neg(&self, mask: u64) -> Affine {

@@ -246,6 +246,42 @@ fn base_multiplication_matches_rustcrypto() {
     );
 }
 
+/// The batched comb against RustCrypto on the edge scalars and random
+/// ones, in batches of different sizes (so every scalar meets neighbours
+/// at different positions in the shared inversion).
+#[test]
+fn batched_base_multiplication_matches_rustcrypto() {
+    let n = big(N_HEX);
+    let zero = [0u8; 32];
+    let mut rng = Rng(0x7777_1234_5678_9abc);
+    let mut scalars: Vec<[u8; 32]> = edge_scalars().into_iter().filter(|k| *k != zero).collect();
+    for _ in 0..100 {
+        let k = rng.below(&n);
+        if k != BigUint::from(0u8) {
+            scalars.push(to_be32(&k));
+        }
+    }
+    let want: Vec<_> = scalars
+        .iter()
+        .map(|k| xy_of(&ProjectivePoint::mul_by_generator(&sm2_scalar(k))))
+        .collect();
+    for size in [1usize, 2, 7, 32, 64, scalars.len()] {
+        for (chunk, want) in scalars.chunks(size).zip(want.chunks(size)) {
+            let got = mul_base_batch(chunk);
+            assert_eq!(got.len(), chunk.len());
+            for ((p, w), k) in got.iter().zip(want).zip(chunk) {
+                assert_eq!(
+                    &p.to_xy_bytes(),
+                    w,
+                    "batch of {size}, k = {}",
+                    hex::encode(k)
+                );
+            }
+        }
+    }
+    assert!(mul_base_batch(&[]).is_empty());
+}
+
 #[test]
 fn variable_base_multiplication_matches_rustcrypto() {
     let n = big(N_HEX);
