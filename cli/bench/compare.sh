@@ -52,7 +52,7 @@ pair = {
     "sm4-gcm-seal": "sm4-ctr", "sm4-gcm-open": "sm4-ctr",
     "sm4-ccm-seal": "sm4-ctr", "sm4-ccm-open": "sm4-ctr",
     "sm3": "sm3", "hmac-sm3": "hmac-sm3",
-    "sm2-sign": "sm2-sign", "sm2-verify": "sm2-verify",
+    "sm2-sign": "sm2-sign", "sm2-sign-pooled": "sm2-sign", "sm2-verify": "sm2-verify",
     "sm2-verify-precomputed": "sm2-verify",
 }
 # The TLS baseline is rustls + aws-lc-rs, measured by gmkit itself in the
