@@ -19,7 +19,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::outcome::{
-    check_overwrite, finish, read_input, read_password, write_output, Failure, Outcome,
+    check_overwrite, finish, read_input, read_password, write_outputs, Failure, Outcome,
     EXIT_FAILED, EXIT_USAGE,
 };
 
@@ -243,8 +243,13 @@ fn import(a: ImportArgs) -> Outcome {
     let cert = Certificate::from_der(&cert_der)
         .map_err(|e| Failure::usage(format!("{}: certificate: {e}", a.file.display())))?;
     let pem = key_pem(&key, out_password.as_ref().map(|p| p.as_slice()))?;
-    write_output(&a.key_out, pem.as_bytes(), Access::Private)?;
-    write_output(&a.cert_out, cert.to_pem().as_bytes(), Access::Public)?;
+    write_outputs(
+        &[
+            (&a.key_out, pem.as_bytes(), Access::Private),
+            (&a.cert_out, cert.to_pem().as_bytes(), Access::Public),
+        ],
+        a.force,
+    )?;
     let now = std::time::SystemTime::now();
     let info = cert.info(now);
     Ok(json!({
@@ -282,7 +287,7 @@ fn export(a: ExportArgs) -> Outcome {
         file.to_der(&password)?
     };
     // Mode 0600: the file holds the (weakly) encrypted key.
-    write_output(&a.out, &data, Access::Private)?;
+    write_outputs(&[(&a.out, &data, Access::Private)], a.force)?;
     eprintln!("{WEAK_FORMAT_WARNING}");
     Ok(json!({
         "out": a.out.display().to_string(),
@@ -311,13 +316,18 @@ fn dual_csr(a: CsrArgs) -> Outcome {
     let sm2 = sm2_key(&key, &a.key)?;
     let (csr, temp) = DualCsr::generate(&sm2, subject.to_der(), &challenge)?;
     let temp = KeyPair::from_sm2(temp)?;
-    // The temporary key first: a CSR without its key would be useless.
-    write_output(
-        &a.temp_key_out,
-        temp.to_pkcs8_pem()?.as_bytes(),
-        Access::Private,
+    // Both or neither: a CSR without its temporary key would be useless.
+    write_outputs(
+        &[
+            (
+                &a.temp_key_out,
+                temp.to_pkcs8_pem()?.as_bytes(),
+                Access::Private,
+            ),
+            (&a.out, csr.to_pem().as_bytes(), Access::Public),
+        ],
+        a.force,
     )?;
-    write_output(&a.out, csr.to_pem().as_bytes(), Access::Public)?;
     Ok(json!({
         "csr": a.out.display().to_string(),
         "temp_key": a.temp_key_out.display().to_string(),
@@ -385,7 +395,10 @@ fn escrow_decrypt(a: EscrowArgs) -> Outcome {
         }
         cert_info = Some(cert.info(std::time::SystemTime::now()));
     }
-    write_output(&a.out, key.to_pkcs8_pem()?.as_bytes(), Access::Private)?;
+    write_outputs(
+        &[(&a.out, key.to_pkcs8_pem()?.as_bytes(), Access::Private)],
+        a.force,
+    )?;
     Ok(json!({
         "out": a.out.display().to_string(),
         "certificate_checked": cert_info.is_some(),

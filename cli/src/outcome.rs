@@ -160,10 +160,30 @@ pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failur
     Ok(())
 }
 
-/// Writes an output file atomically (temp file, fsync, rename, dir fsync).
-pub(crate) fn write_output(path: &Path, data: &[u8], access: Access) -> Result<(), Failure> {
-    atomic::write_file(path, data, access)
-        .map_err(|e| Failure::failed(format!("writing {}: {e}", path.display())))
+/// Writes output files as a unit, each atomically (temp file, fsync, then
+/// publish, dir fsync): if any fails, none of them is left new. Without
+/// `force` an existing file is never replaced, even one that appeared after
+/// [`check_overwrite`] looked.
+pub(crate) fn write_outputs(files: &[(&Path, &[u8], Access)], force: bool) -> Result<(), Failure> {
+    let outputs: Vec<atomic::Output<'_>> = files
+        .iter()
+        .map(|&(path, data, access)| atomic::Output { path, data, access })
+        .collect();
+    let existing = if force {
+        atomic::Existing::Replace
+    } else {
+        atomic::Existing::Keep
+    };
+    atomic::write_files(&outputs, existing).map_err(|e| {
+        if e.source.kind() == std::io::ErrorKind::AlreadyExists {
+            Failure::usage(format!(
+                "{} already exists (use --force to overwrite)",
+                e.path.display()
+            ))
+        } else {
+            Failure::failed(format!("writing {}: {}", e.path.display(), e.source))
+        }
+    })
 }
 
 #[cfg(test)]

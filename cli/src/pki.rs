@@ -19,7 +19,7 @@ use gm_pki::{
 use serde_json::{json, Value};
 
 use crate::outcome::{
-    check_overwrite, finish, read_input, read_password, write_output, Failure, Outcome,
+    check_overwrite, finish, read_input, read_password, write_outputs, Failure, Outcome,
     EXIT_FAILED, EXIT_OK,
 };
 
@@ -171,10 +171,12 @@ fn key_gen(a: KeyGenArgs) -> Outcome {
         Some(pw) => zeroize::Zeroizing::new(key.to_encrypted_pem(pw)?),
         None => key.to_pkcs8_pem()?,
     };
-    write_output(&a.out, pem.as_bytes(), Access::Private)?;
+    let public_pem = key.public_key().to_pem();
+    let mut files = vec![(a.out.as_path(), pem.as_bytes(), Access::Private)];
     if let Some(p) = &a.pubout {
-        write_output(p, key.public_key().to_pem().as_bytes(), Access::Public)?;
+        files.push((p.as_path(), public_pem.as_bytes(), Access::Public));
     }
+    write_outputs(&files, a.force)?;
     let kid = gm_pki_hex(&key.public_key().key_identifier());
     Ok(json!({
         "key": path_str(&a.out),
@@ -269,7 +271,10 @@ fn csr_new(a: CsrNewArgs) -> Outcome {
     let sans = parse_sans(&a.sans)?;
     let key = load_key(&a.key, &a.password)?;
     let csr = Csr::new(&key, &subject, &sans)?;
-    write_output(&a.out, csr.to_pem().as_bytes(), Access::Public)?;
+    write_outputs(
+        &[(&a.out, csr.to_pem().as_bytes(), Access::Public)],
+        a.force,
+    )?;
     Ok(json!({
         "csr": path_str(&a.out),
         "subject": csr.subject().to_string(),
@@ -524,16 +529,18 @@ fn ca_issue(a: CaIssueArgs) -> Outcome {
         .days(a.days)
         .sans(extra);
     let cert = ca.issue(&req)?;
-    write_output(&a.out, cert.to_pem().as_bytes(), Access::Public)?;
-    if let Some(p) = &a.fullchain_out {
-        let mut full = cert.to_pem();
-        for c in std::iter::once(ca.certificate()).chain(ca.chain().iter()) {
-            if !c.is_self_issued() {
-                full.push_str(&c.to_pem());
-            }
+    let cert_pem = cert.to_pem();
+    let mut full = cert_pem.clone();
+    for c in std::iter::once(ca.certificate()).chain(ca.chain().iter()) {
+        if !c.is_self_issued() {
+            full.push_str(&c.to_pem());
         }
-        write_output(p, full.as_bytes(), Access::Public)?;
     }
+    let mut files = vec![(a.out.as_path(), cert_pem.as_bytes(), Access::Public)];
+    if let Some(p) = &a.fullchain_out {
+        files.push((p.as_path(), full.as_bytes(), Access::Public));
+    }
+    write_outputs(&files, a.force)?;
     let now = SystemTime::now();
     Ok(json!({
         "certificate": cert_json(&cert, now),

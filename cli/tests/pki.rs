@@ -311,6 +311,48 @@ fn full_flow_sm2() {
     );
 }
 
+/// Outputs written together are published together: when the second one
+/// cannot be written, the first is not left new (created, or replaced with
+/// --force), and the error names the file that failed.
+#[test]
+fn outputs_are_all_or_nothing() {
+    let d = scratch("all-or-nothing");
+    // A non-empty directory where the public key should go.
+    std::fs::create_dir_all(d.join("pub.pem/inside")).unwrap();
+    let out = run(
+        &d,
+        &[
+            "key", "gen", "--out", "k.pem", "--pubout", "pub.pem", "--force",
+        ],
+        1,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pub.pem"));
+    assert!(!d.join("k.pem").exists(), "the key was left behind");
+
+    run(&d, &["key", "gen", "--out", "k.pem"], 0);
+    let before = std::fs::read(d.join("k.pem")).unwrap();
+    run(
+        &d,
+        &[
+            "key", "gen", "--out", "k.pem", "--pubout", "pub.pem", "--force",
+        ],
+        1,
+    );
+    assert_eq!(
+        std::fs::read(d.join("k.pem")).unwrap(),
+        before,
+        "the old key was not restored"
+    );
+    let names: Vec<_> = std::fs::read_dir(&*d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains(".tmp.")),
+        "temporary files left: {names:?}"
+    );
+}
+
 #[test]
 fn encrypted_keys_and_passwords() {
     let d = scratch("pw");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::asn1;
-use crate::atomic::{self, Access};
+use crate::atomic::{self, Access, Existing, Output};
 use crate::cert::{unix, Certificate};
 use crate::csr::Csr;
 use crate::error::{Error, Result};
@@ -258,6 +258,8 @@ impl CertificateAuthority {
             .map(|n| dir.join(n))
             .collect();
         if !force {
+            // Early and friendly; the write below refuses again, without a
+            // race, if one appears meanwhile.
             if let Some(p) = targets.iter().find(|p| p.exists()) {
                 return Err(Error::AlreadyExists(p.clone()));
             }
@@ -266,22 +268,60 @@ impl CertificateAuthority {
             Some(pw) => zeroize::Zeroizing::new(self.key.to_encrypted_pem(pw)?),
             None => self.key.to_pkcs8_pem()?,
         };
-        write(&dir.join(files::KEY), key_pem.as_bytes(), Access::Private)?;
-        write(
-            &dir.join(files::CERT),
-            self.cert.to_pem().as_bytes(),
-            Access::Public,
-        )?;
-        if !self.chain.is_empty() {
-            let chain: String = self.chain.iter().map(|c| c.to_pem()).collect();
-            write(&dir.join(files::CHAIN), chain.as_bytes(), Access::Public)?;
-        }
+        let cert_pem = self.cert.to_pem();
+        let chain: String = self.chain.iter().map(|c| c.to_pem()).collect();
         let cfg = CaConfig {
             sm2_id: String::from_utf8_lossy(&self.sm2_id).into_owned(),
         };
         let json =
             serde_json::to_vec_pretty(&cfg).map_err(|e| Error::malformed("CA configuration", e))?;
-        write(&dir.join(files::CONFIG), &json, Access::Public)
+        let (key_path, cert_path, chain_path, config_path) = (
+            dir.join(files::KEY),
+            dir.join(files::CERT),
+            dir.join(files::CHAIN),
+            dir.join(files::CONFIG),
+        );
+        let mut outputs = vec![
+            Output {
+                path: &key_path,
+                data: key_pem.as_bytes(),
+                access: Access::Private,
+            },
+            Output {
+                path: &cert_path,
+                data: cert_pem.as_bytes(),
+                access: Access::Public,
+            },
+            Output {
+                path: &config_path,
+                data: &json,
+                access: Access::Public,
+            },
+        ];
+        if !self.chain.is_empty() {
+            outputs.push(Output {
+                path: &chain_path,
+                data: chain.as_bytes(),
+                access: Access::Public,
+            });
+        }
+        let existing = if force {
+            Existing::Replace
+        } else {
+            Existing::Keep
+        };
+        atomic::write_files(&outputs, existing).map_err(Error::from_file_error)?;
+        if self.chain.is_empty() && force {
+            // A root replacing an intermediate: its old chain must not be
+            // loaded with the new certificate.
+            match std::fs::remove_file(&chain_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&chain_path, e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The CA certificate.
@@ -364,10 +404,6 @@ impl CertificateAuthority {
         )?;
         Certificate::from_der(&der)
     }
-}
-
-fn write(path: &Path, data: &[u8], access: Access) -> Result<()> {
-    atomic::write_file(path, data, access).map_err(|e| Error::io(path, e))
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

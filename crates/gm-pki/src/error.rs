@@ -67,6 +67,16 @@ impl Error {
         }
     }
 
+    /// [`Error::AlreadyExists`] for a file that [`crate::atomic::write_files`]
+    /// would not replace, else [`Error::Io`].
+    pub(crate) fn from_file_error(e: crate::atomic::FileError) -> Self {
+        if e.source.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::AlreadyExists(e.path)
+        } else {
+            Error::io(e.path, e.source)
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
