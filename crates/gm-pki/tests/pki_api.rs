@@ -420,6 +420,24 @@ fn ca_directory_save_and_load() {
     let sub2 = CertificateAuthority::load_with_password(&sub_dir, Some(b"pw")).unwrap();
     assert_eq!(sub2.chain(), &[ca.certificate().clone()]);
 
+    // A root saved over the intermediate with force: the old chain goes
+    // too, or it would be loaded above the new root. Without force nothing
+    // is touched.
+    assert!(matches!(
+        ca.save(&sub_dir, None, false),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert_eq!(
+        CertificateAuthority::load_with_password(&sub_dir, Some(b"pw"))
+            .unwrap()
+            .certificate(),
+        sub.certificate()
+    );
+    ca.save(&sub_dir, None, true).unwrap();
+    let replaced = CertificateAuthority::load(&sub_dir).unwrap();
+    assert_eq!(replaced.certificate(), ca.certificate());
+    assert!(replaced.chain().is_empty());
+
     // Key and certificate must match.
     let other = KeyPair::generate(KeyAlgorithm::Sm2).unwrap();
     assert!(matches!(
