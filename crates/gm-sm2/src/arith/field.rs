@@ -420,6 +420,14 @@ impl Fe {
         self.0 == rhs.0
     }
 
+    /// ORs `other & mask` into every limb (constant-time table scans).
+    #[inline(always)]
+    pub(crate) fn or_masked(&mut self, other: &Fe, mask: u64) {
+        for (w, o) in self.0.iter_mut().zip(other.0) {
+            *w |= o & mask;
+        }
+    }
+
     /// `a` where mask is zero, `b` where mask is all ones.
     #[inline(always)]
     pub(crate) fn select(a: &Fe, b: &Fe, mask: u64) -> Fe {

@@ -116,69 +116,72 @@ fn mul_wide(a: i64, b: i64) -> i128 {
 /// of p chosen from the low bits makes the division exact.
 #[inline(always)]
 fn update_de(d: &mut Signed62, e: &mut Signed62, t: &Trans) {
-    let (dv, ev) = (d.0, e.0);
-    let Trans { u, v, q, r } = *t;
-    let m = MODULUS.0;
-    // md, me start as [u, q] if d < 0 plus [v, r] if e < 0, which keeps
-    // the result above -2p.
-    let sd = dv[4] >> 63;
-    let se = ev[4] >> 63;
-    let mut md = (u & sd).wrapping_add(v & se);
-    let mut me = (q & sd).wrapping_add(r & se);
-    let mut cd = mul_wide(u, dv[0]) + mul_wide(v, ev[0]);
-    let mut ce = mul_wide(q, dv[0]) + mul_wide(r, ev[0]);
-    // Choose md, me so that the low 62 bits of t·[d, e] + p·[md, me] vanish.
-    md = md.wrapping_sub(
-        (MODULUS_INV62
-            .wrapping_mul(cd as u64)
-            .wrapping_add(md as u64)
-            & M62) as i64,
-    );
-    me = me.wrapping_sub(
-        (MODULUS_INV62
-            .wrapping_mul(ce as u64)
-            .wrapping_add(me as u64)
-            & M62) as i64,
-    );
-    cd += mul_wide(m[0], md);
-    ce += mul_wide(m[0], me);
-    debug_assert_eq!(cd as u64 & M62, 0);
-    debug_assert_eq!(ce as u64 & M62, 0);
-    cd >>= 62;
-    ce >>= 62;
-    for i in 1..5 {
-        cd += mul_wide(u, dv[i]) + mul_wide(v, ev[i]) + mul_wide(m[i], md);
-        ce += mul_wide(q, dv[i]) + mul_wide(r, ev[i]) + mul_wide(m[i], me);
-        d.0[i - 1] = (cd as u64 & M62) as i64;
-        e.0[i - 1] = (ce as u64 & M62) as i64;
-        cd >>= 62;
-        ce >>= 62;
-    }
-    d.0[4] = cd as i64;
-    e.0[4] = ce as i64;
+    // The multiples of p start as [u, q] if d < 0 plus [v, r] if e < 0,
+    // which keeps the result above -2p; `combine` completes them.
+    let sd = d.0[4] >> 63;
+    let se = e.0[4] >> 63;
+    let md = (t.u & sd).wrapping_add(t.v & se);
+    let me = (t.q & sd).wrapping_add(t.r & se);
+    combine::<true>(d, e, t, md, me);
 }
 
 /// (f, g) <- t·(f, g) / 2^62 (exact: the divsteps cleared the low bits).
 #[inline(always)]
 fn update_fg(f: &mut Signed62, g: &mut Signed62, t: &Trans) {
-    let (fv, gv) = (f.0, g.0);
+    combine::<false>(f, g, t, 0, 0);
+}
+
+/// (a, b) <- (t·(a, b) + p·(ma, mb)) / 2^62, limb by limb. With `MODULAR`,
+/// ma and mb are first adjusted by a multiple of 2^62 chosen so that the
+/// low 62 bits of the sums vanish; without it there is no p term, and the
+/// matrix alone must clear them.
+#[inline(always)]
+fn combine<const MODULAR: bool>(
+    a: &mut Signed62,
+    b: &mut Signed62,
+    t: &Trans,
+    mut ma: i64,
+    mut mb: i64,
+) {
+    let (av, bv) = (a.0, b.0);
     let Trans { u, v, q, r } = *t;
-    let mut cf = mul_wide(u, fv[0]) + mul_wide(v, gv[0]);
-    let mut cg = mul_wide(q, fv[0]) + mul_wide(r, gv[0]);
-    debug_assert_eq!(cf as u64 & M62, 0);
-    debug_assert_eq!(cg as u64 & M62, 0);
-    cf >>= 62;
-    cg >>= 62;
-    for i in 1..5 {
-        cf += mul_wide(u, fv[i]) + mul_wide(v, gv[i]);
-        cg += mul_wide(q, fv[i]) + mul_wide(r, gv[i]);
-        f.0[i - 1] = (cf as u64 & M62) as i64;
-        g.0[i - 1] = (cg as u64 & M62) as i64;
-        cf >>= 62;
-        cg >>= 62;
+    let m = MODULUS.0;
+    let mut ca = mul_wide(u, av[0]) + mul_wide(v, bv[0]);
+    let mut cb = mul_wide(q, av[0]) + mul_wide(r, bv[0]);
+    if MODULAR {
+        ma = ma.wrapping_sub(
+            (MODULUS_INV62
+                .wrapping_mul(ca as u64)
+                .wrapping_add(ma as u64)
+                & M62) as i64,
+        );
+        mb = mb.wrapping_sub(
+            (MODULUS_INV62
+                .wrapping_mul(cb as u64)
+                .wrapping_add(mb as u64)
+                & M62) as i64,
+        );
+        ca += mul_wide(m[0], ma);
+        cb += mul_wide(m[0], mb);
     }
-    f.0[4] = cf as i64;
-    g.0[4] = cg as i64;
+    debug_assert_eq!(ca as u64 & M62, 0);
+    debug_assert_eq!(cb as u64 & M62, 0);
+    ca >>= 62;
+    cb >>= 62;
+    for i in 1..5 {
+        ca += mul_wide(u, av[i]) + mul_wide(v, bv[i]);
+        cb += mul_wide(q, av[i]) + mul_wide(r, bv[i]);
+        if MODULAR {
+            ca += mul_wide(m[i], ma);
+            cb += mul_wide(m[i], mb);
+        }
+        a.0[i - 1] = (ca as u64 & M62) as i64;
+        b.0[i - 1] = (cb as u64 & M62) as i64;
+        ca >>= 62;
+        cb >>= 62;
+    }
+    a.0[4] = ca as i64;
+    b.0[4] = cb as i64;
 }
 
 /// Adds p when the top limb is negative (no carrying).

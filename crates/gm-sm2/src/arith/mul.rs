@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use zeroize::Zeroize;
 
 use super::field::limbs_from_be;
-use super::point::{batch_to_affine, Affine, Jacobian, G};
+use super::point::{batch_to_affine, Affine, Jacobian, TableEntry, G};
 
 /// Comb window width for k·G.
 const BASE_W: usize = 6;
@@ -131,109 +131,50 @@ fn eq_mask(a: u64, b: u64) -> u64 {
 /// Reads `table[mag - 1]` by scanning every entry; (0, 0) if mag = 0.
 #[inline(always)]
 fn lookup_affine(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
-    #[cfg(target_arch = "x86_64")]
-    if super::field_adx::avx2_scans() {
-        if let Some(p) = super::scan_avx2::scan_affine(table, mag) {
-            return p;
-        }
-    }
-    scan_affine_portable(table, mag)
-}
-
-/// [`lookup_affine`] on 64-bit words, for any CPU.
-#[inline(always)]
-fn scan_affine_portable(table: &[Affine; BASE_ENTRIES], mag: u64) -> Affine {
-    let mut out = [0u64; 8];
-    scan_words(
-        table,
-        mag,
-        |entry, m, out| {
-            for k in 0..4 {
-                out[k] |= entry.x.0[k] & m;
-                out[k + 4] |= entry.y.0[k] & m;
-            }
-        },
-        &mut out,
-    );
-    let p = Affine {
-        x: super::field::Fe([out[0], out[1], out[2], out[3]]),
-        y: super::field::Fe([out[4], out[5], out[6], out[7]]),
-    };
-    out.zeroize();
-    p
-}
-
-/// The portable scan: ORs every entry into `out` under a mask that is all
-/// ones only for entry `mag - 1`. The masks are computed first and pass
-/// the optimisation barrier together, so the masked accumulation stays
-/// branch-free and can be vectorised.
-#[inline(always)]
-fn scan_words<T, const N: usize, const W: usize>(
-    table: &[T; N],
-    mag: u64,
-    accumulate: impl Fn(&T, u64, &mut [u64; W]),
-    out: &mut [u64; W],
-) {
-    let mut masks = [0u64; N];
-    for (j, m) in masks.iter_mut().enumerate() {
-        *m = eq_mask_raw(mag, j as u64 + 1);
-    }
-    let masks = core::hint::black_box(masks);
-    for (entry, &m) in table.iter().zip(masks.iter()) {
-        accumulate(entry, m, out);
-    }
+    scan(table, mag)
 }
 
 /// Reads `table[mag - 1]` by scanning every entry; infinity if mag = 0.
 #[inline(always)]
 fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
-    let mut p = scan_jacobian(table, mag);
+    let mut p = scan(table, mag);
     // mag = 0 selected nothing: OR in infinity's coordinates.
-    let none = core::hint::black_box(eq_mask_raw(mag, 0));
-    let inf = Jacobian::INFINITY;
-    for k in 0..4 {
-        p.x.0[k] |= inf.x.0[k] & none;
-        p.y.0[k] |= inf.y.0[k] & none;
-        p.z.0[k] |= inf.z.0[k] & none;
-    }
+    p.or_masked(
+        &Jacobian::INFINITY,
+        core::hint::black_box(eq_mask_raw(mag, 0)),
+    );
     p
 }
 
-/// `table[mag - 1]` by scanning every entry; all-zero words if mag = 0.
+/// `table[mag - 1]`, or all-zero words if mag = 0, reading every entry:
+/// with AVX2 on the x86-64 backend, else [`scan_portable`].
 #[inline(always)]
-fn scan_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
+fn scan<T: TableEntry, const N: usize>(table: &[T; N], mag: u64) -> T {
     #[cfg(target_arch = "x86_64")]
     if super::field_adx::avx2_scans() {
-        if let Some(p) = super::scan_avx2::scan_jacobian(table, mag) {
+        if let Some(p) = super::scan_avx2::scan(table, mag) {
             return p;
         }
     }
-    scan_jacobian_portable(table, mag)
+    scan_portable(table, mag)
 }
 
-/// [`scan_jacobian`] on 64-bit words, for any CPU.
+/// [`scan`] on 64-bit words, for any CPU: ORs every entry into the result
+/// under a mask that is all ones only for entry `mag - 1`. The masks are
+/// computed first and pass the optimisation barrier together, so the masked
+/// accumulation stays branch-free and can be vectorised.
 #[inline(always)]
-fn scan_jacobian_portable(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
-    let mut out = [0u64; 12];
-    scan_words(
-        table,
-        mag,
-        |entry, m, out| {
-            for k in 0..4 {
-                out[k] |= entry.x.0[k] & m;
-                out[k + 4] |= entry.y.0[k] & m;
-                out[k + 8] |= entry.z.0[k] & m;
-            }
-        },
-        &mut out,
-    );
-    let p = Jacobian {
-        x: super::field::Fe([out[0], out[1], out[2], out[3]]),
-        y: super::field::Fe([out[4], out[5], out[6], out[7]]),
-        z: super::field::Fe([out[8], out[9], out[10], out[11]]),
-    };
-    out.zeroize();
-    p
+fn scan_portable<T: TableEntry, const N: usize>(table: &[T; N], mag: u64) -> T {
+    let mut masks = [0u64; N];
+    for (j, m) in masks.iter_mut().enumerate() {
+        *m = eq_mask_raw(mag, j as u64 + 1);
+    }
+    let masks = core::hint::black_box(masks);
+    let mut out = T::default();
+    for (entry, &m) in table.iter().zip(masks.iter()) {
+        out.or_masked(entry, m);
+    }
+    out
 }
 
 /// k·G in constant time. `k` is big-endian and must be below the group
@@ -542,9 +483,9 @@ mod tests {
                     m if m <= BASE_ENTRIES => words_affine(&row[m - 1]),
                     _ => [0; 8],
                 };
-                assert_eq!(words_affine(&scan_affine_portable(row, mag)), want, "{mag}");
+                assert_eq!(words_affine(&scan_portable(row, mag)), want, "{mag}");
                 #[cfg(target_arch = "x86_64")]
-                if let Some(got) = super::super::scan_avx2::scan_affine(row, mag) {
+                if let Some(got) = super::super::scan_avx2::scan::<Affine, BASE_ENTRIES>(row, mag) {
                     assert_eq!(words_affine(&got), want, "AVX2 {mag}");
                 }
             }
@@ -555,13 +496,9 @@ mod tests {
                 m if m <= VAR_ENTRIES => words_jacobian(&var[m - 1]),
                 _ => [0; 12],
             };
-            assert_eq!(
-                words_jacobian(&scan_jacobian_portable(&var, mag)),
-                want,
-                "{mag}"
-            );
+            assert_eq!(words_jacobian(&scan_portable(&var, mag)), want, "{mag}");
             #[cfg(target_arch = "x86_64")]
-            if let Some(got) = super::super::scan_avx2::scan_jacobian(&var, mag) {
+            if let Some(got) = super::super::scan_avx2::scan(&var, mag) {
                 assert_eq!(words_jacobian(&got), want, "AVX2 {mag}");
             }
         }

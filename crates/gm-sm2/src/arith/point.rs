@@ -51,6 +51,36 @@ pub(crate) const G: Affine = Affine {
     ]),
 };
 
+/// A point type that tables are made of, for the constant-time scans in
+/// `mul`. Contract (the AVX2 scan relies on it): plain old data, that is
+/// `repr(C)` field elements only, any bit pattern valid, no padding, and
+/// exactly `VECTORS` 32-byte vectors (that size is asserted where used).
+pub(crate) trait TableEntry: Copy + Default {
+    /// Size in 32-byte vectors.
+    const VECTORS: usize;
+    /// ORs `other` ANDed with `mask` into every word of self.
+    fn or_masked(&mut self, other: &Self, mask: u64);
+}
+
+impl TableEntry for Affine {
+    const VECTORS: usize = 2;
+    #[inline(always)]
+    fn or_masked(&mut self, other: &Self, mask: u64) {
+        self.x.or_masked(&other.x, mask);
+        self.y.or_masked(&other.y, mask);
+    }
+}
+
+impl TableEntry for Jacobian {
+    const VECTORS: usize = 3;
+    #[inline(always)]
+    fn or_masked(&mut self, other: &Self, mask: u64) {
+        self.x.or_masked(&other.x, mask);
+        self.y.or_masked(&other.y, mask);
+        self.z.or_masked(&other.z, mask);
+    }
+}
+
 impl Affine {
     /// Parses affine coordinates (big-endian), checking that they are
     /// below p and that the point is on the curve.

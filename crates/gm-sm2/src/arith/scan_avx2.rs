@@ -16,25 +16,7 @@ use core::arch::x86_64::{
     _mm256_or_si256, _mm256_set1_epi64x, _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
-use super::point::{Affine, Jacobian};
-
-/// Plain-old-data points: `repr(C)` structs of field elements, which are
-/// `repr(transparent)` `[u64; 4]`, so any bit pattern is a valid value
-/// and the size is `VECTORS` × 32 bytes with no padding.
-trait Words: Copy + Default {
-    const VECTORS: usize;
-}
-
-impl Words for Affine {
-    const VECTORS: usize = 2;
-}
-
-impl Words for Jacobian {
-    const VECTORS: usize = 3;
-}
-
-const _: () = assert!(core::mem::size_of::<Affine>() == 32 * <Affine as Words>::VECTORS);
-const _: () = assert!(core::mem::size_of::<Jacobian>() == 32 * <Jacobian as Words>::VECTORS);
+use super::point::TableEntry;
 
 /// `table[digit - 1]`, or all-zero words for digit 0 (or any digit past
 /// the end), reading every entry.
@@ -42,7 +24,12 @@ const _: () = assert!(core::mem::size_of::<Jacobian>() == 32 * <Jacobian as Word
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn scan<T: Words, const N: usize>(table: &[T; N], digit: u64) -> T {
+unsafe fn scan_avx2<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -> T {
+    // Checked for every type this is instantiated with: T is exactly
+    // VECTORS 32-byte vectors, and they fit the three accumulators.
+    const {
+        assert!(core::mem::size_of::<T>() == 32 * T::VECTORS && T::VECTORS <= 3);
+    }
     let want = _mm256_set1_epi64x(digit as i64);
     // The entry index rides in a vector: with a visible constant, LLVM
     // rewrites the compare as a scalar CMP/SETE plus a broadcast, six
@@ -65,25 +52,18 @@ unsafe fn scan<T: Words, const N: usize>(table: &[T; N], digit: u64) -> T {
     let mut out = T::default();
     let words = (&mut out as *mut T).cast::<__m256i>();
     for (k, a) in acc.iter().take(T::VECTORS).enumerate() {
-        // SAFETY: as above, inside `out`, which is ours; every bit pattern
-        // of the u64 words is a valid T (see `Words`).
+        // SAFETY: as above, inside `out`, which is ours; TableEntry types
+        // are u64 words with no padding and no invalid bit patterns (the
+        // trait's contract; it is crate-private, with two implementations).
         unsafe { _mm256_storeu_si256(words.add(k), *a) };
     }
     out
 }
 
-/// `table[digit - 1]`, or (0, 0) for digit 0; `None` if the CPU has no
-/// AVX2 (std caches the CPUID answer, so the check is one load).
+/// `table[digit - 1]`, or all-zero words for digit 0; `None` if the CPU
+/// has no AVX2 (std caches the CPUID answer, so the check is one load).
 #[inline]
-pub(super) fn scan_affine<const N: usize>(table: &[Affine; N], digit: u64) -> Option<Affine> {
-    // SAFETY: scan() needs AVX2, which the CPU reports.
-    std::is_x86_feature_detected!("avx2").then(|| unsafe { scan(table, digit) })
-}
-
-/// `table[digit - 1]`, or all-zero coordinates for digit 0; `None` if the
-/// CPU has no AVX2.
-#[inline]
-pub(super) fn scan_jacobian<const N: usize>(table: &[Jacobian; N], digit: u64) -> Option<Jacobian> {
-    // SAFETY: scan() needs AVX2, which the CPU reports.
-    std::is_x86_feature_detected!("avx2").then(|| unsafe { scan(table, digit) })
+pub(super) fn scan<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -> Option<T> {
+    // SAFETY: scan_avx2() needs AVX2, which the CPU reports.
+    std::is_x86_feature_detected!("avx2").then(|| unsafe { scan_avx2(table, digit) })
 }
