@@ -47,8 +47,10 @@
 //! assert_eq!(PrivateKey::load(pem.as_bytes(), None)?, key);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-// No unsafe code, except the MULX/ADX field multiplication in
-// `arith::field_adx` (inline assembly behind a run-time CPU check).
+// No unsafe code, except the x86-64 backend behind run-time CPU checks:
+// the MULX/ADX field multiplication in `arith::field_adx` (inline
+// assembly), the AVX2 table scans in `arith::scan_avx2` (intrinsics), and
+// the `TableEntry` plain-data marker those scans rely on (`arith::point`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -71,7 +73,8 @@ pub use encrypt::{Ciphertext, CiphertextFormat};
 /// Which arithmetic backend this process uses: `"mulx-adx+avx2"` (x86-64
 /// field assembly and AVX2 constant-time table scans), `"mulx-adx"` (the
 /// assembly on a CPU without AVX2), picked at run time when the CPU has
-/// BMI2 and ADX, or `"portable"`. Setting `GMKIT_SM2_FIELD=portable` in
+/// BMI2 and ADX, or `"portable"` (portable field code and portable table
+/// scans). Setting `GMKIT_SM2_FIELD=portable` in
 /// the environment before the first SM2 operation forces the portable code
 /// (for side-by-side measurements).
 ///

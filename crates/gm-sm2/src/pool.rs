@@ -5,7 +5,7 @@
 //! `arith::mul::mul_base_batch`), and each signature consumes one pair.
 //!
 //! Everything here is constant time: an out-of-range candidate is replaced
-//! by 1 for the arithmetic (so the batch inversion never sees infinity) and
+//! by 1 for the arithmetic (k must be in [1, n-1] for the batched comb) and
 //! marked invalid; the only branch on secret-derived data is the verdict
 //! "this pair gives a usable signature" in [`sign_pooled`], taken with
 //! probability about 2^-32.
@@ -59,7 +59,11 @@ impl NoncePool {
         let mut fresh = Zeroizing::new([0u8; 32]);
         getrandom::fill(fresh.as_mut()).map_err(|_| Error::Rng)?;
         self.batches = self.batches.wrapping_add(1);
-        let mut ks = Vec::with_capacity(BATCH);
+        // Every buffer holding nonces or x1 values is zeroized when dropped;
+        // `entries` is reserved up front so it never reallocates (which
+        // would leave copies behind).
+        self.entries.reserve_exact(BATCH);
+        let mut ks = Zeroizing::new(Vec::with_capacity(BATCH));
         let mut k_bytes = Zeroizing::new(Vec::with_capacity(BATCH));
         for i in 0..BATCH as u32 {
             let mut mac = secrets.nonce_prf.clone();
@@ -75,13 +79,13 @@ impl NoncePool {
             // and is discarded when used.
             let k = Scalar::conditional_select(&Scalar::ONE, &parsed.unwrap_or(Scalar::ONE), valid);
             k_bytes.push(<[u8; 32]>::from(k.to_repr()));
-            ks.push((k, valid));
+            ks.push((k, valid.unwrap_u8()));
         }
-        let affine = mul_base_batch(&k_bytes);
-        for ((k, valid), p) in ks.into_iter().zip(affine) {
+        let affine = Zeroizing::new(mul_base_batch(&k_bytes));
+        for (&(k, valid), p) in ks.iter().zip(affine.iter()) {
             self.entries.push(Entry {
                 k,
-                valid: valid.unwrap_u8(),
+                valid,
                 x1: p.x.to_bytes(),
             });
         }

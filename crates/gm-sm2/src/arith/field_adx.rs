@@ -1,5 +1,8 @@
 //! Montgomery multiplication mod the SM2 prime for x86-64 CPUs with BMI2
-//! and ADX (checked at run time, see [`available`]).
+//! and ADX (checked at run time, see [`available`]), and the choice of the
+//! x86-64 backend as a whole: with it on, and AVX2 reported, the table
+//! scans use AVX2 too ([`avx2_scans`]). `GMKIT_SM2_FIELD=portable` turns
+//! both off.
 //!
 //! The same algorithm as the portable code in [`super::field`]: a
 //! schoolbook product, then four shift-only Montgomery steps on the low

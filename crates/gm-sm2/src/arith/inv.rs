@@ -77,8 +77,10 @@ fn divsteps_59(mut zeta: i64, f0: u64, g0: u64) -> (i64, Trans) {
     let (mut f, mut g) = (f0, g0);
     for _ in 3..62 {
         // mask1: zeta < 0 (delta > 0); mask2: g is odd.
-        let mask1 = (zeta >> 63) as u64;
-        let mask2 = (g & 1).wrapping_neg();
+        // The barriers play the part of libsecp256k1's `volatile`: the
+        // masks stay masks, whatever the optimiser would make of them.
+        let mask1 = core::hint::black_box((zeta >> 63) as u64);
+        let mask2 = core::hint::black_box((g & 1).wrapping_neg());
         // x, y, z: f, u, v negated when delta > 0.
         let x = (f ^ mask1).wrapping_sub(mask1);
         let y = (u ^ mask1).wrapping_sub(mask1);
@@ -209,7 +211,7 @@ fn normalize(d: &Signed62, sign: i64) -> Signed62 {
     let mut r = d.0;
     // (-2p, p) -> (-p, p), then negate if asked.
     add_p_if_negative(&mut r);
-    let negate = sign >> 63;
+    let negate = core::hint::black_box(sign >> 63);
     for limb in r.iter_mut() {
         *limb = (*limb ^ negate) - negate;
     }
@@ -236,6 +238,7 @@ pub(crate) fn invert_adjusted(x: &[u64; 4], adjust: &[u64; 4]) -> [u64; 4] {
     }
     // g is now 0 and f = ±gcd = ±1 (or ±p for x = 0, with d = 0), and
     // d = ±adjust·x^-1.
+    debug_assert!(g.0 == [0; 5], "590 divsteps did not reach g = 0");
     let mut out = normalize(&d, f.0[4]);
     let limbs = out.to_limbs();
     for v in [&mut d, &mut e, &mut f, &mut g, &mut out] {

@@ -1,8 +1,11 @@
 //! Dedicated arithmetic for sm2p256v1: the field mod p with Montgomery
-//! multiplication on 64-bit limbs ([`field`]), Jacobian point formulas for
-//! a = -3 ([`point`]) and scalar multiplication ([`mul`]): a constant-time
-//! fixed-base comb for k·G, constant-time signed windows for k·P, and a
-//! variable-time double-base product for verification.
+//! multiplication on 64-bit limbs ([`field`], with a MULX/ADX assembly
+//! backend in `field_adx`) and constant-time safegcd inversion (`inv`),
+//! Jacobian point formulas for a = -3 ([`point`]) and scalar multiplication
+//! ([`mul`]): a constant-time fixed-base comb for k·G (also batched, for
+//! the nonce pool), constant-time signed windows for k·P, and a
+//! variable-time double-base product for verification. Table scans use
+//! AVX2 on the x86-64 backend (`scan_avx2`).
 //!
 //! Everything that touches a secret is branch-free and reads tables by
 //! scanning them with masks; `crates/ct-check` checks this under valgrind.

@@ -7,6 +7,9 @@
 //!   of all 32 entries with masks (32 bytes at a time with AVX2 on the
 //!   x86-64 backend, see `scan_avx2`); a negative digit negates y with a
 //!   mask.
+//! * [`mul_base_batch`]: k·G for many k at once, constant time, in affine
+//!   form (the nonce pool): the same comb, with affine partial sums whose
+//!   additions in each window share one inversion.
 //! * [`mul_var`]: k·P, constant time. Signed 5-bit windows over a table of
 //!   1..=16 P, five doublings and one complete addition per window.
 //! * [`mul_double_vartime`]: s·G + t·P for signature verification, public
@@ -251,6 +254,9 @@ pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> Vec<Affine> {
     }
     den.zeroize();
     prefix.zeroize();
+    // Which digits were zero, and where the sums were still infinite.
+    inf.zeroize();
+    keep.zeroize();
     acc
 }
 
@@ -502,8 +508,11 @@ mod tests {
                 assert_eq!(words_jacobian(&got), want, "AVX2 {mag}");
             }
         }
-        if !cfg!(target_arch = "x86_64") || !std::is_x86_feature_detected!("avx2") {
+        #[cfg(target_arch = "x86_64")]
+        if !std::is_x86_feature_detected!("avx2") {
             eprintln!("AVX2 scans not tested: this CPU has no AVX2");
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        eprintln!("AVX2 scans not tested: not an x86-64 build");
     }
 }

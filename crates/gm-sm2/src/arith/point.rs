@@ -52,17 +52,25 @@ pub(crate) const G: Affine = Affine {
 };
 
 /// A point type that tables are made of, for the constant-time scans in
-/// `mul`. Contract (the AVX2 scan relies on it): plain old data, that is
-/// `repr(C)` field elements only, any bit pattern valid, no padding, and
-/// exactly `VECTORS` 32-byte vectors (that size is asserted where used).
-pub(crate) trait TableEntry: Copy + Default {
+/// `mul`.
+///
+/// # Safety
+/// The AVX2 scan reads and writes implementors as raw 32-byte vectors:
+/// they must be plain old data (`repr(C)` field elements only, every bit
+/// pattern a valid value, no padding) of exactly `VECTORS` vectors (the
+/// size is also asserted where the scan is instantiated).
+#[allow(unsafe_code)]
+pub(crate) unsafe trait TableEntry: Copy + Default {
     /// Size in 32-byte vectors.
     const VECTORS: usize;
     /// ORs `other` ANDed with `mask` into every word of self.
     fn or_masked(&mut self, other: &Self, mask: u64);
 }
 
-impl TableEntry for Affine {
+// SAFETY: `repr(C)` struct of two `Fe`, each `repr(transparent)` over
+// `[u64; 4]`: 64 bytes, no padding, any bit pattern valid.
+#[allow(unsafe_code)]
+unsafe impl TableEntry for Affine {
     const VECTORS: usize = 2;
     #[inline(always)]
     fn or_masked(&mut self, other: &Self, mask: u64) {
@@ -71,7 +79,10 @@ impl TableEntry for Affine {
     }
 }
 
-impl TableEntry for Jacobian {
+// SAFETY: `repr(C)` struct of three `Fe`: 96 bytes, no padding, any bit
+// pattern valid.
+#[allow(unsafe_code)]
+unsafe impl TableEntry for Jacobian {
     const VECTORS: usize = 3;
     #[inline(always)]
     fn or_masked(&mut self, other: &Self, mask: u64) {

@@ -52,9 +52,8 @@ unsafe fn scan_avx2<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -
     let mut out = T::default();
     let words = (&mut out as *mut T).cast::<__m256i>();
     for (k, a) in acc.iter().take(T::VECTORS).enumerate() {
-        // SAFETY: as above, inside `out`, which is ours; TableEntry types
-        // are u64 words with no padding and no invalid bit patterns (the
-        // trait's contract; it is crate-private, with two implementations).
+        // SAFETY: as above, inside `out`, which is ours; every bit pattern
+        // is a valid T (the `unsafe trait TableEntry` contract).
         unsafe { _mm256_storeu_si256(words.add(k), *a) };
     }
     out

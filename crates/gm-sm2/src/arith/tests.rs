@@ -479,9 +479,17 @@ fn safegcd_inversion_matches_fermat() {
         xs.push(rng.below(&p));
     }
     let zero = BigUint::from(0u8);
-    for x in xs.iter().map(|x| x % &p) {
+    let edge_adjusts = [zero.clone(), one.clone(), &p - &one, (&one << 256u32) % &p];
+    for (i, x) in xs.iter().map(|x| x % &p).enumerate() {
         let x = &x;
-        let adjust = rng.below(&p);
+        // The first 400 inputs (the edge values, powers of two and their
+        // neighbours) with the edge adjusting factors 0, 1, p - 1, R in
+        // turn, the rest with random ones.
+        let adjust = if i < 400 {
+            edge_adjusts[i % edge_adjusts.len()].clone()
+        } else {
+            rng.below(&p)
+        };
         let got = super::inv::invert_adjusted(
             &super::field::limbs_from_be(&to_be32(x)),
             &super::field::limbs_from_be(&to_be32(&adjust)),
