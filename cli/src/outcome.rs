@@ -150,7 +150,8 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 /// Refuses to overwrite existing outputs unless `force`.
 pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failure> {
     for p in paths {
-        if !force && p.exists() {
+        // symlink_metadata: a dangling symbolic link counts as existing.
+        if !force && p.symlink_metadata().is_ok() {
             return Err(Failure::usage(format!(
                 "{} already exists (use --force to overwrite)",
                 p.display()
@@ -161,9 +162,9 @@ pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failur
 }
 
 /// Writes output files as a unit, each atomically (temp file, fsync, then
-/// publish, dir fsync): if any fails, none of them is left new. Without
-/// `force` an existing file is never replaced, even one that appeared after
-/// [`check_overwrite`] looked.
+/// publish, dir fsync): if any fails, the others are taken back. Without
+/// `force` an existing file is not replaced, even one that appeared after
+/// [`check_overwrite`] looked (where the file system has hard links).
 pub(crate) fn write_outputs(files: &[(&Path, &[u8], Access)], force: bool) -> Result<(), Failure> {
     let outputs: Vec<atomic::Output<'_>> = files
         .iter()
@@ -175,7 +176,7 @@ pub(crate) fn write_outputs(files: &[(&Path, &[u8], Access)], force: bool) -> Re
         atomic::Existing::Keep
     };
     atomic::write_files(&outputs, existing).map_err(|e| {
-        if e.source.kind() == std::io::ErrorKind::AlreadyExists {
+        if e.exists {
             Failure::usage(format!(
                 "{} already exists (use --force to overwrite)",
                 e.path.display()

@@ -247,8 +247,10 @@ impl CertificateAuthority {
 
     /// Writes the CA directory (created if missing, 0700): `ca.crt`,
     /// `ca.key` (0600; encrypted PKCS#8 when `password` is given),
-    /// `chain.crt` (intermediates only) and `ca.json`. Each file is written
-    /// atomically. Refuses to overwrite an existing CA unless `force`.
+    /// `chain.crt` (intermediates only; a root removes a stale one) and
+    /// `ca.json`, as one unit ([`atomic::write_files_removing`]): on an
+    /// error the old files stay. Refuses to overwrite an existing CA unless
+    /// `force`.
     pub fn save(&self, dir: &Path, password: Option<&[u8]>, force: bool) -> Result<()> {
         if !dir.exists() {
             create_private_dir(dir)?;
@@ -260,7 +262,7 @@ impl CertificateAuthority {
         if !force {
             // Early and friendly; the write below refuses again, without a
             // race, if one appears meanwhile.
-            if let Some(p) = targets.iter().find(|p| p.exists()) {
+            if let Some(p) = targets.iter().find(|p| p.symlink_metadata().is_ok()) {
                 return Err(Error::AlreadyExists(p.clone()));
             }
         }
@@ -310,18 +312,14 @@ impl CertificateAuthority {
         } else {
             Existing::Keep
         };
-        atomic::write_files(&outputs, existing).map_err(Error::from_file_error)?;
-        if self.chain.is_empty() && force {
-            // A root replacing an intermediate: its old chain must not be
-            // loaded with the new certificate.
-            match std::fs::remove_file(&chain_path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::io(&chain_path, e))
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        // A root replacing an intermediate: the old chain goes, in the same
+        // unit, or it would be loaded above the new certificate.
+        let remove: &[&Path] = if self.chain.is_empty() {
+            &[&chain_path]
+        } else {
+            &[]
+        };
+        atomic::write_files_removing(&outputs, remove, existing).map_err(Error::from_file_error)
     }
 
     /// The CA certificate.

@@ -70,7 +70,7 @@ impl Error {
     /// [`Error::AlreadyExists`] for a file that [`crate::atomic::write_files`]
     /// would not replace, else [`Error::Io`].
     pub(crate) fn from_file_error(e: crate::atomic::FileError) -> Self {
-        if e.source.kind() == std::io::ErrorKind::AlreadyExists {
+        if e.exists {
             Error::AlreadyExists(e.path)
         } else {
             Error::io(e.path, e.source)
