@@ -411,10 +411,13 @@ impl Undo {
     fn roll_back(self) -> Vec<String> {
         let mut failed = Vec::new();
         for (path, id) in self.created.iter().rev() {
-            if id.is_some() && file_id(path) == *id {
-                if let Err(e) = fs::remove_file(path) {
-                    failed.push(format!("{} is left new ({e})", path.display()));
-                }
+            if id.is_none() || file_id(path) != *id {
+                failed.push(format!(
+                    "{} is left as it is (it may not be ours any more)",
+                    path.display()
+                ));
+            } else if let Err(e) = fs::remove_file(path) {
+                failed.push(format!("{} is left new ({e})", path.display()));
             }
         }
         for path in self.replaced.iter().rev() {
