@@ -319,7 +319,8 @@ pub struct SpeedArgs {
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(ALGORITHMS))]
     pub algorithms: Vec<String>,
     /// SM4 backend: soft, aesni-avx2, vaes-avx2, gfni-avx512, auto, or `all` for every
-    /// backend this CPU supports (default: the detected one).
+    /// backend this CPU supports, SM2 rows then also on the portable arithmetic
+    /// (default: the detected one).
     #[arg(long)]
     pub backend: Option<String>,
     /// Seconds to spend on each measurement (each size of an SM4/SM3 row,
@@ -406,6 +407,18 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
             let mut row = Vec::new();
             if a.starts_with("sm2-") {
                 row.push(measure_sm2(a, SM2_MESSAGE_SIZE, args.seconds)?);
+                // With `--backend all`, the SM2 rows also run on the
+                // portable arithmetic (when it is not already the one in use).
+                if args.backend.as_deref() == Some("all") && gm_sm2::field_backend() != "portable" {
+                    gm_sm2::use_portable_arithmetic(true);
+                    let portable = measure_sm2(a, SM2_MESSAGE_SIZE, args.seconds);
+                    gm_sm2::use_portable_arithmetic(false);
+                    if !args.json {
+                        print_row(a, &row);
+                    }
+                    out.append(&mut row);
+                    row.push(portable?);
+                }
             } else if a.starts_with("tls13-") {
                 row.push(crate::speed_tls::measure(a, args.seconds)?);
             } else {
@@ -414,23 +427,29 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
                 }
             }
             if !args.json {
-                print!("{:<22} {:<24}", a, row[0].backend);
-                for m in &row {
-                    print!(" {:>11.1}", m.value);
-                }
-                if row[0].unit == "handshakes/s" {
-                    print!("   (handshakes/s, full TLS 1.3, client and server in one thread)");
-                } else if a.starts_with("tls13-bulk-") {
-                    print!("   (MB/s, 16 KiB records sealed and opened in one thread)");
-                } else if row[0].unit != "MB/s" {
-                    print!("   ({}, {}-byte message)", row[0].unit, row[0].size);
-                }
-                println!();
+                print_row(a, &row);
             }
             out.extend(row);
         }
     }
     Ok(out)
+}
+
+/// Prints one row of the text report: the measurements of `algorithm` on
+/// one backend, one per size.
+fn print_row(algorithm: &str, row: &[Measurement]) {
+    print!("{:<22} {:<24}", algorithm, row[0].backend);
+    for m in row {
+        print!(" {:>11.1}", m.value);
+    }
+    if row[0].unit == "handshakes/s" {
+        print!("   (handshakes/s, full TLS 1.3, client and server in one thread)");
+    } else if algorithm.starts_with("tls13-bulk-") {
+        print!("   (MB/s, 16 KiB records sealed and opened in one thread)");
+    } else if row[0].unit != "MB/s" {
+        print!("   ({}, {}-byte message)", row[0].unit, row[0].size);
+    }
+    println!();
 }
 
 /// The CPU features relevant to the SM4 backends (x86-64 only).

@@ -58,6 +58,18 @@ fn every_algorithm_reports_in_json() {
     assert!(rows
         .iter()
         .any(|r| r["algorithm"] == "sm4-gcm-seal" && r["backend"] == "soft"));
+    // SM2 rows: the arithmetic in use, plus the portable one if that is not it.
+    let sm2: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["algorithm"] == "sm2-sign")
+        .map(|r| r["backend"].as_str().unwrap())
+        .collect();
+    assert_eq!(sm2.last(), Some(&"portable"), "{sm2:?}");
+    assert_eq!(
+        sm2.len(),
+        if sm2[0] == "portable" { 1 } else { 2 },
+        "{sm2:?}"
+    );
 }
 
 #[test]

@@ -85,6 +85,22 @@ pub use encrypt::{Ciphertext, CiphertextFormat};
 pub fn field_backend() -> &'static str {
     arith::field_backend()
 }
+
+/// For side-by-side measurements in one process: `true` switches to the
+/// portable arithmetic, `false` back to the x86-64 backend where the CPU
+/// has it (whatever `GMKIT_SM2_FIELD` said). Returns
+/// [`field_backend`] after the switch. Both backends compute the same
+/// results in constant time, so switching while other threads work is
+/// harmless.
+///
+/// ```
+/// assert_eq!(gm_sm2::use_portable_arithmetic(true), "portable");
+/// let native = gm_sm2::use_portable_arithmetic(false);
+/// assert!(["mulx-adx+avx2", "mulx-adx", "portable"].contains(&native));
+/// ```
+pub fn use_portable_arithmetic(portable: bool) -> &'static str {
+    arith::use_portable_arithmetic(portable)
+}
 pub use error::{Error, Result};
 pub use kex::{KeyExchange, KeyExchangeOutput, Role};
 pub use key::{PrivateKey, PublicKey, POINT_LEN, SCALAR_LEN};

@@ -73,6 +73,17 @@ fn detect() -> u8 {
     s
 }
 
+/// Turns this backend off (`portable`), or back on where CPUID reports
+/// BMI2 and ADX (ignoring `GMKIT_SM2_FIELD`).
+pub(super) fn set_portable(portable: bool) {
+    let s = if !portable && cpu_has_bmi2_adx() {
+        on_state()
+    } else {
+        PORTABLE
+    };
+    BACKEND.store(s, Ordering::Relaxed);
+}
+
 /// Whether CPUID reports BMI2 and ADX (ignoring `GMKIT_SM2_FIELD`).
 pub(super) fn cpu_has_bmi2_adx() -> bool {
     std::is_x86_feature_detected!("bmi2") && std::is_x86_feature_detected!("adx")

@@ -79,6 +79,15 @@ pub(crate) fn field_backend() -> &'static str {
     "portable"
 }
 
+/// See [`crate::use_portable_arithmetic`].
+pub(crate) fn use_portable_arithmetic(portable: bool) -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    field_adx::set_portable(portable);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = portable;
+    field_backend()
+}
+
 /// See [`crate::hazmat::enable_adx_from_proc_cpuinfo`].
 pub(crate) fn enable_adx_from_proc_cpuinfo() -> bool {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
