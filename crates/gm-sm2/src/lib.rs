@@ -49,8 +49,7 @@
 //! ```
 // No unsafe code, except the x86-64 backend behind run-time CPU checks:
 // the MULX/ADX field multiplication in `arith::field_adx` (inline
-// assembly), the AVX2 table scans in `arith::scan_avx2` (intrinsics), and
-// the `TableEntry` plain-data marker those scans rely on (`arith::point`).
+// assembly) and the AVX2 table scans in `arith::scan_avx2` (intrinsics).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

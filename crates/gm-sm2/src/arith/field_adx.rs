@@ -63,14 +63,8 @@ fn on_state() -> u8 {
 
 #[cold]
 fn detect() -> u8 {
-    let off = std::env::var_os("GMKIT_SM2_FIELD").is_some_and(|v| v == "portable");
-    let s = if !off && cpu_has_bmi2_adx() {
-        on_state()
-    } else {
-        PORTABLE
-    };
-    BACKEND.store(s, Ordering::Relaxed);
-    s
+    set_portable(std::env::var_os("GMKIT_SM2_FIELD").is_some_and(|v| v == "portable"));
+    BACKEND.load(Ordering::Relaxed)
 }
 
 /// Turns this backend off (`portable`), or back on where CPUID reports

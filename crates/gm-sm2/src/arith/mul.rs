@@ -155,7 +155,7 @@ fn lookup_jacobian(table: &[Jacobian; VAR_ENTRIES], mag: u64) -> Jacobian {
 fn scan<T: TableEntry, const N: usize>(table: &[T; N], mag: u64) -> T {
     #[cfg(target_arch = "x86_64")]
     if super::field_adx::avx2_scans() {
-        if let Some(p) = super::scan_avx2::scan(table, mag) {
+        if let Some(p) = T::scan_simd(table, mag) {
             return p;
         }
     }
@@ -180,6 +180,15 @@ fn scan_portable<T: TableEntry, const N: usize>(table: &[T; N], mag: u64) -> T {
     out
 }
 
+/// The comb's point for window `w` of the scalar `limbs`: ±table entry
+/// for the window's Booth digit, and the all-ones mask when the digit is 0
+/// (the point is then (0, 0) and must not be added). Constant time.
+#[inline(always)]
+fn comb_point(row: &[Affine; BASE_ENTRIES], limbs: &[u64; 4], w: usize) -> (Affine, u64) {
+    let (mag, neg) = booth(window(limbs, BASE_W * w, BASE_W), BASE_W);
+    (lookup_affine(row, mag).cond_neg(neg), eq_mask(mag, 0))
+}
+
 /// k·G in constant time. `k` is big-endian and must be below the group
 /// order n; k = 0 gives infinity.
 pub(crate) fn mul_base(k: &[u8; 32]) -> Jacobian {
@@ -187,13 +196,12 @@ pub(crate) fn mul_base(k: &[u8; 32]) -> Jacobian {
     let mut limbs = limbs_from_be(k);
     let mut acc = Jacobian::INFINITY;
     for (i, row) in table.iter().enumerate() {
-        let (mag, neg) = booth(window(&limbs, BASE_W * i, BASE_W), BASE_W);
-        let q = lookup_affine(row, mag).cond_neg(neg);
+        let (q, zero) = comb_point(row, &limbs, i);
         // For 0 < k < n the partial sum never equals ±q (its magnitude
         // stays below 2^(6i) ≤ |digit|·2^(6i), and below n), so the
         // incomplete mixed addition is exact; an infinite partial sum
         // (all lower digits zero) is handled inside.
-        acc = acc.add_affine_ct(&q, eq_mask(mag, 0));
+        acc = acc.add_affine_ct(&q, zero);
     }
     limbs.zeroize();
     acc
@@ -220,9 +228,7 @@ pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> Vec<Affine> {
     for (w, row) in table.iter().enumerate() {
         let mut product = Fe::ONE;
         for i in 0..n {
-            let (mag, neg) = booth(window(&limbs[i], BASE_W * w, BASE_W), BASE_W);
-            q[i] = lookup_affine(row, mag).cond_neg(neg);
-            keep[i] = eq_mask(mag, 0);
+            (q[i], keep[i]) = comb_point(row, &limbs[i], w);
             // x_q - x_acc is nonzero for 0 < k < n (the partial sum is
             // never ±q, see `mul_base`); where acc is infinity or the digit
             // is zero the sum is not used, and 1 keeps the shared inversion
@@ -246,12 +252,8 @@ pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> Vec<Affine> {
             inf[i] &= keep[i];
         }
     }
-    for v in limbs.iter_mut() {
-        v.zeroize();
-    }
-    for v in q.iter_mut() {
-        v.zeroize();
-    }
+    limbs.zeroize();
+    q.zeroize();
     den.zeroize();
     prefix.zeroize();
     // Which digits were zero, and where the sums were still infinite.
@@ -490,8 +492,7 @@ mod tests {
                     _ => [0; 8],
                 };
                 assert_eq!(words_affine(&scan_portable(row, mag)), want, "{mag}");
-                #[cfg(target_arch = "x86_64")]
-                if let Some(got) = super::super::scan_avx2::scan::<Affine, BASE_ENTRIES>(row, mag) {
+                if let Some(got) = Affine::scan_simd(row, mag) {
                     assert_eq!(words_affine(&got), want, "AVX2 {mag}");
                 }
             }
@@ -503,8 +504,7 @@ mod tests {
                 _ => [0; 12],
             };
             assert_eq!(words_jacobian(&scan_portable(&var, mag)), want, "{mag}");
-            #[cfg(target_arch = "x86_64")]
-            if let Some(got) = super::super::scan_avx2::scan(&var, mag) {
+            if let Some(got) = Jacobian::scan_simd(&var, mag) {
                 assert_eq!(words_jacobian(&got), want, "AVX2 {mag}");
             }
         }

@@ -53,42 +53,50 @@ pub(crate) const G: Affine = Affine {
 
 /// A point type that tables are made of, for the constant-time scans in
 /// `mul`.
-///
-/// # Safety
-/// The AVX2 scan reads and writes implementors as raw 32-byte vectors:
-/// they must be plain old data (`repr(C)` field elements only, every bit
-/// pattern a valid value, no padding) of exactly `VECTORS` vectors (the
-/// size is also asserted where the scan is instantiated).
-#[allow(unsafe_code)]
-pub(crate) unsafe trait TableEntry: Copy + Default {
-    /// Size in 32-byte vectors.
-    const VECTORS: usize;
+pub(crate) trait TableEntry: Copy + Default {
     /// ORs `other` ANDed with `mask` into every word of self.
     fn or_masked(&mut self, other: &Self, mask: u64);
+    /// The SIMD scan of `table` for this type (see `mul::scan`), or `None`
+    /// where there is none or the CPU lacks it.
+    fn scan_simd<const N: usize>(table: &[Self; N], mag: u64) -> Option<Self>;
 }
 
-// SAFETY: `repr(C)` struct of two `Fe`, each `repr(transparent)` over
-// `[u64; 4]`: 64 bytes, no padding, any bit pattern valid.
-#[allow(unsafe_code)]
-unsafe impl TableEntry for Affine {
-    const VECTORS: usize = 2;
+impl TableEntry for Affine {
     #[inline(always)]
     fn or_masked(&mut self, other: &Self, mask: u64) {
         self.x.or_masked(&other.x, mask);
         self.y.or_masked(&other.y, mask);
     }
+
+    #[inline(always)]
+    fn scan_simd<const N: usize>(table: &[Self; N], mag: u64) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        return super::scan_avx2::scan_affine(table, mag);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (table, mag);
+            None
+        }
+    }
 }
 
-// SAFETY: `repr(C)` struct of three `Fe`: 96 bytes, no padding, any bit
-// pattern valid.
-#[allow(unsafe_code)]
-unsafe impl TableEntry for Jacobian {
-    const VECTORS: usize = 3;
+impl TableEntry for Jacobian {
     #[inline(always)]
     fn or_masked(&mut self, other: &Self, mask: u64) {
         self.x.or_masked(&other.x, mask);
         self.y.or_masked(&other.y, mask);
         self.z.or_masked(&other.z, mask);
+    }
+
+    #[inline(always)]
+    fn scan_simd<const N: usize>(table: &[Self; N], mag: u64) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        return super::scan_avx2::scan_jacobian(table, mag);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (table, mag);
+            None
+        }
     }
 }
 

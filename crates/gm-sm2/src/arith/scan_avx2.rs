@@ -16,7 +16,29 @@ use core::arch::x86_64::{
     _mm256_or_si256, _mm256_set1_epi64x, _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
-use super::point::TableEntry;
+use super::point::{Affine, Jacobian};
+
+/// Point types the scan reads and writes as raw 32-byte vectors.
+///
+/// # Safety
+/// Implementors must be plain old data: `repr(C)` field elements only,
+/// every bit pattern a valid value, no padding, exactly `VECTORS` vectors
+/// (the size is also asserted where the scan is instantiated).
+unsafe trait Pod: Copy + Default {
+    const VECTORS: usize;
+}
+
+// SAFETY: `repr(C)` struct of two `Fe`, each `repr(transparent)` over
+// `[u64; 4]`: 64 bytes, no padding, any bit pattern valid.
+unsafe impl Pod for Affine {
+    const VECTORS: usize = 2;
+}
+
+// SAFETY: `repr(C)` struct of three `Fe`: 96 bytes, no padding, any bit
+// pattern valid.
+unsafe impl Pod for Jacobian {
+    const VECTORS: usize = 3;
+}
 
 /// `table[digit - 1]`, or all-zero words for digit 0 (or any digit past
 /// the end), reading every entry.
@@ -24,7 +46,7 @@ use super::point::TableEntry;
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn scan_avx2<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -> T {
+unsafe fn scan_avx2<T: Pod, const N: usize>(table: &[T; N], digit: u64) -> T {
     // Checked for every type this is instantiated with: T is exactly
     // VECTORS 32-byte vectors, and they fit the three accumulators.
     const {
@@ -53,7 +75,7 @@ unsafe fn scan_avx2<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -
     let words = (&mut out as *mut T).cast::<__m256i>();
     for (k, a) in acc.iter().take(T::VECTORS).enumerate() {
         // SAFETY: as above, inside `out`, which is ours; every bit pattern
-        // is a valid T (the `unsafe trait TableEntry` contract).
+        // is a valid T (the `Pod` contract).
         unsafe { _mm256_storeu_si256(words.add(k), *a) };
     }
     out
@@ -62,7 +84,19 @@ unsafe fn scan_avx2<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -
 /// `table[digit - 1]`, or all-zero words for digit 0; `None` if the CPU
 /// has no AVX2 (std caches the CPUID answer, so the check is one load).
 #[inline]
-pub(super) fn scan<T: TableEntry, const N: usize>(table: &[T; N], digit: u64) -> Option<T> {
+fn scan<T: Pod, const N: usize>(table: &[T; N], digit: u64) -> Option<T> {
     // SAFETY: scan_avx2() needs AVX2, which the CPU reports.
     std::is_x86_feature_detected!("avx2").then(|| unsafe { scan_avx2(table, digit) })
+}
+
+/// [`scan`] for affine points.
+#[inline]
+pub(super) fn scan_affine<const N: usize>(table: &[Affine; N], digit: u64) -> Option<Affine> {
+    scan(table, digit)
+}
+
+/// [`scan`] for Jacobian points.
+#[inline]
+pub(super) fn scan_jacobian<const N: usize>(table: &[Jacobian; N], digit: u64) -> Option<Jacobian> {
+    scan(table, digit)
 }
