@@ -139,14 +139,14 @@ expand_fn!(
 
 /// Message schedule of two blocks: for each group `g` of four rounds,
 /// `[W_{4g..4g+3} of block 0, of block 1, W'_{4g..4g+3} of block 0, of
-/// block 1]` (plus one spare group written by the last expansion step).
+/// block 1]`.
 #[repr(C, align(32))]
-struct Schedule2([[u32; 16]; 17]);
+struct Schedule2([[u32; 16]; 16]);
 
 /// Message schedule of one block: for each group `g` of four rounds,
-/// `[W_{4g..4g+3}, W'_{4g..4g+3}]` (plus one spare group).
+/// `[W_{4g..4g+3}, W'_{4g..4g+3}]`.
 #[repr(C, align(32))]
-struct Schedule1([[u32; 8]; 17]);
+struct Schedule1([[u32; 8]; 16]);
 
 /// Overwrites a schedule with zeros: it was derived from the message, which
 /// may be a key (HMAC). Plain stores, kept by `black_box`, are much cheaper
@@ -228,7 +228,7 @@ fn compress_pairs(state: &mut [u32; 8], pairs: &mut core::slice::ChunksExact<'_,
         12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11, 4, 5,
         6, 7, 0, 1, 2, 3,
     );
-    let mut sched = Schedule2([[0; 16]; 17]);
+    let mut sched = Schedule2([[0; 16]; 16]);
     for pair in pairs {
         let (b0, b1) = (&pair[0], &pair[1]);
         // V_k = W_{4k..4k+3} of the first block (low lane) and of the second
@@ -268,9 +268,12 @@ fn compress_pairs(state: &mut [u32; 8], pairs: &mut core::slice::ChunksExact<'_,
                 (v0, v1, v2, v3) = (v1, v2, v3, expand2(v0, v1, v2, v3));
             },
             {
-                // The window already holds V_{g+1}..V_16.
-                store!(g + 1);
-                (v0, v1, v2) = (v1, v2, v3);
+                // The window already holds V_{g+1}..V_16; the last group's
+                // schedule was stored by the group before it.
+                if g < 15 {
+                    store!(g + 1);
+                    (v0, v1, v2) = (v1, v2, v3);
+                }
             }
         );
         // The second block's schedule is complete.
@@ -284,7 +287,7 @@ fn compress_pairs(state: &mut [u32; 8], pairs: &mut core::slice::ChunksExact<'_,
 #[target_feature(enable = "avx2,bmi2")]
 fn compress_one(state: &mut [u32; 8], block: &[u8; 64]) {
     let bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
-    let mut sched = Schedule1([[0; 8]; 17]);
+    let mut sched = Schedule1([[0; 8]; 16]);
     let load = |k: usize| {
         // SAFETY: `block` is 64 readable bytes and k < 4; unaligned loads are
         // allowed.
@@ -313,8 +316,10 @@ fn compress_one(state: &mut [u32; 8], block: &[u8; 64]) {
             (v0, v1, v2, v3) = (v1, v2, v3, expand1(v0, v1, v2, v3));
         },
         {
-            store!(g + 1);
-            (v0, v1, v2) = (v1, v2, v3);
+            if g < 15 {
+                store!(g + 1);
+                (v0, v1, v2) = (v1, v2, v3);
+            }
         }
     );
     wipe!(sched);

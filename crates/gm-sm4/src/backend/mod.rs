@@ -281,12 +281,7 @@ pub(crate) fn crypt_pair(backend: Backend, rk: &[u32; 32], a: &mut RawBlock, b: 
 /// backends (16 blocks per pass anyway). On AES-NI without VAES the two
 /// 128-bit chains compete for the same units, and a pair takes longer.
 pub(crate) fn pair_costs_one_block(backend: Backend) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if backend == Backend::AesniAvx2 {
-        return false;
-    }
-    let _ = backend;
-    true
+    backend != Backend::AesniAvx2
 }
 
 /// Blocks per fused GCM step (see [`gcm_fused`]).
