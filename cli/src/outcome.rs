@@ -9,6 +9,8 @@ use gm_pki::atomic::{self, Access};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::tls_common::PASSWORD_ENV;
+
 /// Exit status: success.
 pub(crate) const EXIT_OK: u8 = 0;
 /// Exit status: the operation or verification failed.
@@ -128,16 +130,16 @@ pub(crate) fn password_from(
         .map(|v| Zeroizing::new(v.into_encoded_bytes())))
 }
 
-/// [`password_from`] with GMKIT_PASSWORD; `required` makes a missing
+/// [`password_from`] with [`PASSWORD_ENV`]; `required` makes a missing
 /// password a usage error.
 pub(crate) fn read_password(
     file: Option<&Path>,
     required: bool,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
-    match password_from(file, Some("GMKIT_PASSWORD")).map_err(Failure::usage)? {
-        None if required => Err(Failure::usage(
-            "a password is required: --password-file FILE or GMKIT_PASSWORD",
-        )),
+    match password_from(file, Some(PASSWORD_ENV)).map_err(Failure::usage)? {
+        None if required => Err(Failure::usage(format!(
+            "a password is required: --password-file FILE or {PASSWORD_ENV}"
+        ))),
         pw => Ok(pw),
     }
 }
@@ -152,13 +154,18 @@ pub(crate) fn check_overwrite(paths: &[&Path], force: bool) -> Result<(), Failur
     for p in paths {
         // symlink_metadata: a dangling symbolic link counts as existing.
         if !force && p.symlink_metadata().is_ok() {
-            return Err(Failure::usage(format!(
-                "{} already exists (use --force to overwrite)",
-                p.display()
-            )));
+            return Err(already_exists(p));
         }
     }
     Ok(())
+}
+
+/// The usage error for an output that exists and may not be replaced.
+fn already_exists(path: &Path) -> Failure {
+    Failure::usage(format!(
+        "{} already exists (use --force to overwrite)",
+        path.display()
+    ))
 }
 
 /// Writes output files as a unit, each atomically (temp file, fsync, then
@@ -177,10 +184,7 @@ pub(crate) fn write_outputs(files: &[(&Path, &[u8], Access)], force: bool) -> Re
     };
     atomic::write_files(&outputs, existing).map_err(|e| {
         if e.exists {
-            Failure::usage(format!(
-                "{} already exists (use --force to overwrite)",
-                e.path.display()
-            ))
+            already_exists(&e.path)
         } else {
             Failure::failed(format!("writing {}: {}", e.path.display(), e.source))
         }

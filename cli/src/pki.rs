@@ -171,9 +171,9 @@ fn key_gen(a: KeyGenArgs) -> Outcome {
         Some(pw) => zeroize::Zeroizing::new(key.to_encrypted_pem(pw)?),
         None => key.to_pkcs8_pem()?,
     };
-    let public_pem = key.public_key().to_pem();
+    let public = a.pubout.as_ref().map(|p| (p, key.public_key().to_pem()));
     let mut files = vec![(a.out.as_path(), pem.as_bytes(), Access::Private)];
-    if let Some(p) = &a.pubout {
+    if let Some((p, public_pem)) = &public {
         files.push((p.as_path(), public_pem.as_bytes(), Access::Public));
     }
     write_outputs(&files, a.force)?;
@@ -530,14 +530,19 @@ fn ca_issue(a: CaIssueArgs) -> Outcome {
         .sans(extra);
     let cert = ca.issue(&req)?;
     let cert_pem = cert.to_pem();
-    let mut full = cert_pem.clone();
-    for c in std::iter::once(ca.certificate()).chain(ca.chain().iter()) {
-        if !c.is_self_issued() {
-            full.push_str(&c.to_pem());
+    // The full chain: the certificate, then every CA above it except a
+    // self-issued root.
+    let full = a.fullchain_out.as_ref().map(|p| {
+        let mut full = cert_pem.clone();
+        for c in std::iter::once(ca.certificate()).chain(ca.chain().iter()) {
+            if !c.is_self_issued() {
+                full.push_str(&c.to_pem());
+            }
         }
-    }
+        (p, full)
+    });
     let mut files = vec![(a.out.as_path(), cert_pem.as_bytes(), Access::Public)];
-    if let Some(p) = &a.fullchain_out {
+    if let Some((p, full)) = &full {
         files.push((p.as_path(), full.as_bytes(), Access::Public));
     }
     write_outputs(&files, a.force)?;

@@ -115,9 +115,22 @@ pub fn backends(name: Option<&str>) -> Result<Vec<Backend>, SpeedError> {
 
 /// Runs `f` repeatedly for at least `secs` and returns calls per second.
 fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
+    match rate_checked(secs, || {
+        f();
+        Ok::<(), std::convert::Infallible>(())
+    }) {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// [`rate`] for an operation that can fail: the first error ends the
+/// measurement at once and is returned instead of a rate, so nothing
+/// panics inside a timing loop.
+pub(crate) fn rate_checked<E>(secs: f64, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(50) {
-        f();
+        f()?;
     }
     let budget = Duration::from_secs_f64(secs);
     let start = Instant::now();
@@ -125,34 +138,16 @@ fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
     let mut batch: u64 = 1;
     loop {
         for _ in 0..batch {
-            f();
+            f()?;
         }
         calls += batch;
         let el = start.elapsed();
         if el >= budget {
-            return calls as f64 / el.as_secs_f64();
+            return Ok(calls as f64 / el.as_secs_f64());
         }
         if el < budget / 16 {
             batch *= 2;
         }
-    }
-}
-
-/// [`rate`] for an operation that can fail: the first error ends the
-/// measurement (the remaining budget runs empty) and is returned instead of
-/// a rate, so nothing panics inside a timing loop.
-pub(crate) fn rate_checked<E>(secs: f64, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
-    let mut first = None;
-    let r = rate(secs, || {
-        if first.is_none() {
-            if let Err(e) = f() {
-                first = Some(e);
-            }
-        }
-    });
-    match first {
-        Some(e) => Err(e),
-        None => Ok(r),
     }
 }
 
@@ -403,22 +398,35 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
         } else {
             &backends[..1]
         };
+        // SM2 rows run on the arithmetic in use and, with `--backend all`,
+        // also on the portable one (when that is not the one in use).
+        let sm2_portable_too =
+            args.backend.as_deref() == Some("all") && gm_sm2::field_backend() != "portable";
         for &b in on {
             let mut row = Vec::new();
             if a.starts_with("sm2-") {
-                row.push(measure_sm2(a, SM2_MESSAGE_SIZE, args.seconds)?);
-                // With `--backend all`, the SM2 rows also run on the
-                // portable arithmetic (when it is not already the one in use).
-                if args.backend.as_deref() == Some("all") && gm_sm2::field_backend() != "portable" {
-                    gm_sm2::use_portable_arithmetic(true);
-                    let portable = measure_sm2(a, SM2_MESSAGE_SIZE, args.seconds);
-                    gm_sm2::use_portable_arithmetic(false);
-                    if !args.json {
-                        print_row(a, &row);
+                let runs: &[bool] = if sm2_portable_too {
+                    &[false, true]
+                } else {
+                    &[false]
+                };
+                for &portable in runs {
+                    // Switch only for the portable run (and back): the
+                    // arithmetic in use may itself be GMKIT_SM2_FIELD's choice.
+                    if portable {
+                        gm_sm2::use_portable_arithmetic(true);
                     }
-                    out.append(&mut row);
-                    row.push(portable?);
+                    let m = measure_sm2(a, SM2_MESSAGE_SIZE, args.seconds);
+                    if portable {
+                        gm_sm2::use_portable_arithmetic(false);
+                    }
+                    let one = vec![m?];
+                    if !args.json {
+                        print_row(a, &one);
+                    }
+                    out.extend(one);
                 }
+                continue;
             } else if a.starts_with("tls13-") {
                 row.push(crate::speed_tls::measure(a, args.seconds)?);
             } else {

@@ -40,6 +40,7 @@ pub struct Pair {
     server: Arc<ServerConfig>,
     suite: rustls::CipherSuite,
     group: rustls::NamedGroup,
+    name: ServerName<'static>,
 }
 
 /// Size of one application-data write (one full TLS record).
@@ -49,12 +50,15 @@ fn setup(msg: impl std::fmt::Display) -> SpeedError {
     SpeedError::Backend(format!("TLS set-up failed: {msg}"))
 }
 
-fn pair(
-    provider: CryptoProvider,
-    alg: KeyAlgorithm,
-    suite: rustls::CipherSuite,
-    group: rustls::NamedGroup,
-) -> Result<Pair, SpeedError> {
+/// The configurations for `provider`, restricted to one suite and one
+/// group (which the pair must then negotiate), with a fresh `alg`
+/// certificate chain for "localhost".
+fn pair(provider: CryptoProvider, alg: KeyAlgorithm) -> Result<Pair, SpeedError> {
+    let (Some(suite), Some(group)) = (provider.cipher_suites.first(), provider.kx_groups.first())
+    else {
+        return Err(setup("the provider has no cipher suite or no group"));
+    };
+    let (suite, group) = (suite.suite(), group.name());
     let chain = quick::self_signed_chain(alg, "localhost", Profile::TlsServer).map_err(setup)?;
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(chain.leaf_chain_pem().as_bytes())
@@ -85,6 +89,7 @@ fn pair(
         server: Arc::new(server),
         suite,
         group,
+        name: ServerName::try_from("localhost").map_err(setup)?,
     })
 }
 
@@ -99,28 +104,21 @@ pub fn pair_for(algorithm: &str) -> Result<(Pair, &'static str), SpeedError> {
             let mut p = rustls_gm::provider();
             p.cipher_suites = vec![rustls_gm::suites::TLS13_SM4_GCM_SM3];
             p.kx_groups = vec![rustls_gm::kx_group::CURVE_SM2];
-            let pair = pair(
-                p,
-                KeyAlgorithm::Sm2,
-                rustls_gm::codepoints::TLS_SM4_GCM_SM3,
-                rustls_gm::codepoints::CURVE_SM2,
-            )?;
-            Ok((pair, "sm4gcm-sm3/curvesm2/sm2"))
+            Ok((pair(p, KeyAlgorithm::Sm2)?, "sm4gcm-sm3/curvesm2/sm2"))
         }
         Some("aws-lc") => {
             let mut p = aws_lc_rs::default_provider();
             p.cipher_suites = vec![aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256];
             p.kx_groups = vec![aws_lc_rs::kx_group::X25519];
-            let pair = pair(
-                p,
-                KeyAlgorithm::P256,
-                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
-                rustls::NamedGroup::X25519,
-            )?;
-            Ok((pair, "aes128gcm/x25519/p256"))
+            Ok((pair(p, KeyAlgorithm::P256)?, "aes128gcm/x25519/p256"))
         }
         _ => Err(SpeedError::UnknownAlgorithm(algorithm.to_string())),
     }
+}
+
+/// An I/O error of the in-memory transport as a rustls error.
+fn io_error(e: std::io::Error) -> rustls::Error {
+    rustls::Error::General(e.to_string())
 }
 
 /// Moves every pending TLS byte from `from` to `to` and processes it.
@@ -131,13 +129,11 @@ fn transfer<A: SideData, B: SideData>(
 ) -> Result<usize, rustls::Error> {
     buf.clear();
     while from.wants_write() {
-        from.write_tls(buf)
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        from.write_tls(buf).map_err(io_error)?;
     }
     let mut rd = &buf[..];
     while !rd.is_empty() {
-        to.read_tls(&mut rd)
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        to.read_tls(&mut rd).map_err(io_error)?;
         to.process_new_packets()?;
     }
     Ok(buf.len())
@@ -148,9 +144,7 @@ pub fn handshake(
     pair: &Pair,
     buf: &mut Vec<u8>,
 ) -> Result<(ClientConnection, ServerConnection), rustls::Error> {
-    let name =
-        ServerName::try_from("localhost").map_err(|e| rustls::Error::General(e.to_string()))?;
-    let mut client = ClientConnection::new(Arc::clone(&pair.client), name)?;
+    let mut client = ClientConnection::new(Arc::clone(&pair.client), pair.name.clone())?;
     let mut server = ServerConnection::new(Arc::clone(&pair.server))?;
     loop {
         let moved =
@@ -208,10 +202,9 @@ pub fn send_record(
     out: &mut [u8],
     buf: &mut Vec<u8>,
 ) -> Result<(), rustls::Error> {
-    let io = |e: std::io::Error| rustls::Error::General(e.to_string());
-    client.writer().write_all(data).map_err(io)?;
+    client.writer().write_all(data).map_err(io_error)?;
     transfer(client, server, buf)?;
-    server.reader().read_exact(out).map_err(io)?;
+    server.reader().read_exact(out).map_err(io_error)?;
     Ok(())
 }
 
