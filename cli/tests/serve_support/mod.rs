@@ -157,22 +157,29 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
+    let exited = wait_or_kill(&mut child, limit);
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        exited,
+        "command overran {limit:?}: {cmd:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Waits up to `limit` for `child` to exit; kills it and returns false if
+/// it has not.
+fn wait_or_kill(child: &mut Child, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
+    while child.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "command overran {limit:?}: {cmd:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            return false;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    true
 }
 
 /// `gmkit ARGS` without `GMKIT_PASSWORD` in the environment.
@@ -285,16 +292,7 @@ impl LineChild {
     /// and the stdout lines it printed since the last wait.
     pub fn wait_exit(&mut self, limit: Duration) -> (bool, Output, Vec<String>) {
         let mut child = self.child.take().expect("running");
-        let deadline = Instant::now() + limit;
-        let mut exited = true;
-        while child.try_wait().expect("wait").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                exited = false;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let exited = wait_or_kill(&mut child, limit);
         let out = child.wait_with_output().expect("output");
         let mut rest = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
