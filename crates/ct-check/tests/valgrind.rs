@@ -289,13 +289,11 @@ fn sm2_secret_key_operations_are_constant_time_under_memcheck() {
     }
 }
 
-/// The same parts on gm-sm2's x86-64 backend: the MULX/ADX field assembly
-/// and the AVX2 table scans (valgrind hides ADX from CPUID, so the run
-/// above gets the portable field code and portable scans). Skipped,
-/// with a note, when the kernel does not list BMI2 and ADX for this CPU;
-/// otherwise the harness must report that it ran the assembly.
-#[test]
-fn sm2_adx_field_assembly_is_constant_time_under_memcheck() {
+/// Runs every part under memcheck with `ct_sm2 --field FIELD` (gm-sm2's
+/// x86-64 backend) and checks that the harness reports `backend`.
+/// Skipped, with a note, when the kernel does not list BMI2 and ADX for
+/// this CPU; otherwise the harness must run the assembly.
+fn assert_adx_constant_time(field: &str, backend: impl Fn(bool) -> &'static str) {
     if !want_valgrind() {
         return;
     }
@@ -311,22 +309,39 @@ fn sm2_adx_field_assembly_is_constant_time_under_memcheck() {
         eprintln!("skipped: this CPU has no BMI2/ADX");
         return;
     }
-    let out = memcheck_sm2(&["--field", "adx"]);
+    let out = memcheck_sm2(&["--field", field]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
         out.status.success(),
-        "ct_sm2 --field adx under valgrind: {}\n--- valgrind stderr ---\n{stderr}\n\
+        "ct_sm2 --field {field} under valgrind: {}\n--- valgrind stderr ---\n{stderr}\n\
          --- stdout ---\n{stdout}",
         out.status,
     );
-    // Valgrind reports AVX2, so with it the table scans are the AVX2 ones.
-    let backend = if flags.split_whitespace().any(|w| w == "avx2") {
-        "field mulx-adx+avx2\n"
-    } else {
-        "field mulx-adx\n"
-    };
-    assert!(stdout.contains(backend), "want {backend:?}:\n{stdout}");
+    let want = backend(flags.split_whitespace().any(|w| w == "avx2"));
+    assert!(stdout.contains(want), "want {want:?}:\n{stdout}");
     assert_eq!(stdout.matches("digest sm2 ").count(), 7, "{stdout}");
+}
+
+/// The same parts on gm-sm2's x86-64 backend: the MULX/ADX field assembly
+/// and the AVX2 table scans (valgrind hides ADX from CPUID, so the run
+/// above gets the portable field code and portable scans).
+#[test]
+fn sm2_adx_field_assembly_is_constant_time_under_memcheck() {
+    // Valgrind reports AVX2, so with it the table scans are the AVX2 ones.
+    assert_adx_constant_time("adx", |avx2| {
+        if avx2 {
+            "field mulx-adx+avx2\n"
+        } else {
+            "field mulx-adx\n"
+        }
+    });
+}
+
+/// The MULX/ADX field assembly with the portable table scans: what a CPU
+/// with ADX but without AVX2 (or a VM that hides AVX2) runs.
+#[test]
+fn sm2_adx_field_with_portable_scans_is_constant_time_under_memcheck() {
+    assert_adx_constant_time("adx-portable-scans", |_| "field mulx-adx\n");
 }
 
 /// The negative control: variable-time verification (wNAF) of a signature

@@ -59,8 +59,12 @@ pub fn ecdh_with_secret(secret: &[u8; SCALAR_LEN]) -> Result<crate::ecdh::Epheme
 /// kernel's `/proc/cpuinfo` lists `bmi2` and `adx`, even if CPUID as this
 /// process sees it does not. For the valgrind constant-time check only:
 /// valgrind executes these instructions but hides ADX from CPUID, so
-/// without this the check would only ever see the portable code. Returns
-/// whether the assembly is now in use (always `false` off x86-64 Linux).
-pub fn enable_adx_from_proc_cpuinfo() -> bool {
-    crate::arith::enable_adx_from_proc_cpuinfo()
+/// without this the check would only ever see the portable code. With
+/// `avx2_scans` the constant-time table scans use AVX2 where CPUID reports
+/// it (as they do outside valgrind); without, they stay portable, the
+/// combination a CPU with ADX but no AVX2 (or a VM hiding AVX2) runs.
+/// Returns whether the assembly is now in use (always `false` off x86-64
+/// Linux).
+pub fn enable_adx_from_proc_cpuinfo(avx2_scans: bool) -> bool {
+    crate::arith::enable_adx_from_proc_cpuinfo(avx2_scans)
 }

@@ -4,7 +4,7 @@
 //! plaintext.
 //!
 //! ```text
-//! ct_sm2 [--field adx] [--parts PART,PART,..]
+//! ct_sm2 [--field adx|adx-portable-scans] [--parts PART,PART,..]
 //! ```
 //!
 //! * `--field adx`: use gm-sm2's x86-64 backend, the MULX/ADX field
@@ -12,6 +12,8 @@
 //!   `/proc/cpuinfo` lists the instructions. Valgrind hides ADX from CPUID,
 //!   so without this option the run checks the portable field code and
 //!   portable scans. Exit status 2 if the CPU does not have them.
+//!   `--field adx-portable-scans`: the assembly with the portable table
+//!   scans (what a CPU with ADX but without AVX2 runs).
 //! * `PART`: `keygen` (private key from bytes: range check and `[d]G`),
 //!   `sign` (SigningKey setup and hedged signing of several digests),
 //!   `sign-pool` (signing with batched nonce precomputation, more than one
@@ -309,18 +311,27 @@ fn control(rep: &mut Report) {
     rep.check(ok, "Annex A signature verifies");
 }
 
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: ct_sm2 [--field adx|adx-portable-scans] [--parts {}]",
+        PARTS.join(",")
+    );
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     let mut parts: Vec<&str> = PARTS.to_vec();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let list = match arg.as_str() {
             "--field" => {
-                if args.next().as_deref() != Some("adx") {
-                    eprintln!("usage: ct_sm2 [--field adx] [--parts {}]", PARTS.join(","));
-                    return ExitCode::from(2);
-                }
-                if !hazmat::enable_adx_from_proc_cpuinfo() {
-                    eprintln!("ct_sm2: --field adx: /proc/cpuinfo does not list bmi2 and adx");
+                let avx2_scans = match args.next().as_deref() {
+                    Some("adx") => true,
+                    Some("adx-portable-scans") => false,
+                    _ => return usage(),
+                };
+                if !hazmat::enable_adx_from_proc_cpuinfo(avx2_scans) {
+                    eprintln!("ct_sm2: --field: /proc/cpuinfo does not list bmi2 and adx");
                     return ExitCode::from(2);
                 }
                 continue;
@@ -328,10 +339,7 @@ fn main() -> ExitCode {
             "--parts" => args.next().unwrap_or_default(),
             other => match other.strip_prefix("--parts=") {
                 Some(l) => l.to_owned(),
-                None => {
-                    eprintln!("usage: ct_sm2 [--field adx] [--parts {}]", PARTS.join(","));
-                    return ExitCode::from(2);
-                }
+                None => return usage(),
             },
         };
         let chosen: Option<Vec<&str>> = list

@@ -87,10 +87,11 @@ pub(super) fn cpu_has_bmi2_adx() -> bool {
 /// and `adx` for the CPU, even if CPUID as this process sees it does not.
 /// That is the case under valgrind, which executes MULX/ADCX/ADOX but
 /// hides ADX from CPUID: the constant-time check uses this to run the
-/// assembly (and the AVX2 scans, which valgrind does report). Returns
-/// whether the backend is on.
+/// assembly, with the AVX2 scans (which valgrind does report) when
+/// `avx2_scans` is set and CPUID reports AVX2, else with the portable
+/// scans. Returns whether the backend is on.
 #[cfg(target_os = "linux")]
-pub(super) fn enable_from_proc_cpuinfo() -> bool {
+pub(super) fn enable_from_proc_cpuinfo(avx2_scans: bool) -> bool {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let flags = cpuinfo
         .lines()
@@ -98,7 +99,7 @@ pub(super) fn enable_from_proc_cpuinfo() -> bool {
         .unwrap_or("");
     let listed = |f: &str| flags.split_whitespace().any(|w| w == f);
     if listed("bmi2") && listed("adx") {
-        BACKEND.store(on_state(), Ordering::Relaxed);
+        BACKEND.store(if avx2_scans { on_state() } else { ADX }, Ordering::Relaxed);
         true
     } else {
         available()

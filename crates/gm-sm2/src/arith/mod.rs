@@ -89,11 +89,14 @@ pub(crate) fn use_portable_arithmetic(portable: bool) -> &'static str {
 }
 
 /// See [`crate::hazmat::enable_adx_from_proc_cpuinfo`].
-pub(crate) fn enable_adx_from_proc_cpuinfo() -> bool {
+pub(crate) fn enable_adx_from_proc_cpuinfo(avx2_scans: bool) -> bool {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    return field_adx::enable_from_proc_cpuinfo();
+    return field_adx::enable_from_proc_cpuinfo(avx2_scans);
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    false
+    {
+        let _ = avx2_scans;
+        false
+    }
 }
 
 /// The group order n, big-endian.
