@@ -30,6 +30,8 @@ pub const ALGORITHMS: &[&str] = &[
     "sm2-verify",
     "sm2-verify-precomputed",
     "sm2-ecdh",
+    "sm2-sign-rustcrypto",
+    "sm2-verify-rustcrypto",
     "tls13-handshake-gm",
     "tls13-handshake-aws-lc",
     "tls13-bulk-gm",
@@ -302,6 +304,43 @@ fn measure_sm2(algorithm: &str, size: usize, secs: f64) -> Result<Measurement, S
     })
 }
 
+/// The baseline for the SM2 rows, measured in the same run: RustCrypto
+/// `sm2`'s own `dsa` signing (deterministic nonces, RFC 6979) and
+/// verification with the default identifier, with the crate's default
+/// precomputed base-point tables (the configuration the performance issue
+/// quotes figures for).
+fn measure_sm2_rustcrypto(
+    algorithm: &str,
+    size: usize,
+    secs: f64,
+) -> Result<Measurement, SpeedError> {
+    use sm2::dsa::signature::{Signer as _, Verifier as _};
+    let fail = |e: sm2::dsa::signature::Error| SpeedError::Backend(format!("{algorithm}: {e}"));
+    let id = "1234567812345678";
+    let secret = sm2::SecretKey::from_slice(&[0x3c; 32])
+        .map_err(|e| SpeedError::Backend(format!("{algorithm}: {e}")))?;
+    let signer = sm2::dsa::SigningKey::new(id, &secret).map_err(fail)?;
+    let verifier = signer.verifying_key().clone();
+    let msg = vec![0x42u8; size];
+    let sig: sm2::dsa::Signature = signer.try_sign(&msg).map_err(fail)?;
+    let ops = match algorithm {
+        "sm2-sign-rustcrypto" => rate_checked(secs, || {
+            black_box(signer.try_sign(black_box(&msg))?);
+            Ok(())
+        }),
+        "sm2-verify-rustcrypto" => rate_checked(secs, || verifier.verify(black_box(&msg), &sig)),
+        other => return Err(SpeedError::UnknownAlgorithm(other.to_string())),
+    }
+    .map_err(fail)?;
+    Ok(Measurement {
+        algorithm: algorithm.to_string(),
+        backend: "rustcrypto-sm2".into(),
+        size,
+        unit: "ops/s".into(),
+        value: ops,
+    })
+}
+
 /// Whether an algorithm's speed depends on the SM4 backend.
 pub fn uses_sm4(algorithm: &str) -> bool {
     algorithm.starts_with("sm4-")
@@ -404,7 +443,9 @@ fn run(args: &SpeedArgs) -> Result<Vec<Measurement>, SpeedError> {
             args.backend.as_deref() == Some("all") && gm_sm2::field_backend() != "portable";
         for &b in on {
             let mut row = Vec::new();
-            if a.starts_with("sm2-") {
+            if a.ends_with("-rustcrypto") {
+                row.push(measure_sm2_rustcrypto(a, SM2_MESSAGE_SIZE, args.seconds)?);
+            } else if a.starts_with("sm2-") {
                 let runs: &[bool] = if sm2_portable_too {
                     &[false, true]
                 } else {

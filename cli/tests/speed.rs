@@ -70,6 +70,15 @@ fn every_algorithm_reports_in_json() {
         if sm2[0] == "portable" { 1 } else { 2 },
         "{sm2:?}"
     );
+    // The RustCrypto baseline rows run once: they do not use our arithmetic.
+    for alg in ["sm2-sign-rustcrypto", "sm2-verify-rustcrypto"] {
+        let backends: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["algorithm"] == alg)
+            .map(|r| r["backend"].as_str().unwrap())
+            .collect();
+        assert_eq!(backends, ["rustcrypto-sm2"], "{alg}");
+    }
 }
 
 #[test]
