@@ -28,6 +28,11 @@ use crate::sign::{finish_signature, Signature, SignerSecrets};
 /// longer pause when a refill runs (about 0.5 ms at 64).
 const BATCH: usize = 64;
 
+/// Domain label of the pooled nonces' PRF input (label, 32 fresh bytes,
+/// batch counter, index).
+const POOL_LABEL: &[u8; 8] = b"SM2 pool";
+const _: () = assert!(POOL_LABEL.len() + 32 + 8 + 4 <= 55, "one inner SM3 block");
+
 /// One precomputed nonce: k, whether it is valid, and x of [k]G.
 struct Entry {
     k: Scalar,
@@ -66,8 +71,11 @@ impl NoncePool {
         let mut ks = Zeroizing::new(Vec::with_capacity(BATCH));
         let mut k_bytes = Zeroizing::new(Vec::with_capacity(BATCH));
         for i in 0..BATCH as u32 {
+            // 52 bytes, so the inner hash ends in one compression (at most 55
+            // bytes leave room for SM3's padding). The label differs from the
+            // hedged nonces' "SM2 nonce" in its fifth byte.
             let mut mac = secrets.nonce_prf.clone();
-            mac.update(b"SM2 pooled nonce");
+            mac.update(POOL_LABEL);
             mac.update(&fresh[..]);
             mac.update(&self.batches.to_be_bytes());
             mac.update(&i.to_be_bytes());
