@@ -1,12 +1,14 @@
 //! Batched nonce precomputation for
 //! [`SigningKey::enable_nonce_pool`](crate::SigningKey::enable_nonce_pool): nonces k are drawn in batches,
-//! [k]G computed for the whole batch at once in affine form (the comb's
-//! additions of each window share one inversion, Montgomery's trick; see
-//! `arith::mul::mul_base_batch`), and each signature consumes one pair.
+//! [k]G computed for the whole batch at once in affine form (the comb runs
+//! as eight chains per nonce whose additions in each step share one
+//! inversion, Montgomery's trick; see `arith::mul::mul_base_batch`), and
+//! each signature consumes one pair.
 //!
 //! Everything here is constant time: an out-of-range candidate is replaced
 //! by 1 for the arithmetic (k must be in [1, n-1] for the batched comb) and
-//! marked invalid; the only branch on secret-derived data is the verdict
+//! marked invalid, as is a nonce whose point the batched additions could
+//! not compute; the only branch on secret-derived data is the verdict
 //! "this pair gives a usable signature" in [`sign_pooled`], taken with
 //! probability about 2^-32.
 
@@ -22,10 +24,10 @@ use crate::arith::mul_base_batch;
 use crate::error::{Error, Result};
 use crate::sign::{finish_signature, Signature, SignerSecrets};
 
-/// Pairs computed per refill. Larger batches share each window's
-/// inversion more widely (per nonce: 9.1 µs at 32, 7.8 µs at 64, 7.2 µs
-/// at 128 on a Zen 3 core), at the price of more secret nonces held and a
-/// longer pause when a refill runs (about 0.5 ms at 64).
+/// Pairs computed per refill. Larger batches share each step's inversion
+/// more widely (per nonce: 7.4 µs at 16, 6.9 µs at 32, 6.6 µs at 64,
+/// 6.5 µs at 128 on a Zen 3 core), at the price of more secret nonces held
+/// and a longer pause when a refill runs (about 0.45 ms at 64).
 const BATCH: usize = 64;
 
 /// Domain label of the pooled nonces' PRF input (label, 32 fresh bytes,
@@ -89,11 +91,17 @@ impl NoncePool {
             k_bytes.push(<[u8; 32]>::from(k.to_repr()));
             ks.push((k, valid.unwrap_u8()));
         }
-        let affine = Zeroizing::new(mul_base_batch(&k_bytes));
-        for (&(k, valid), p) in ks.iter().zip(affine.iter()) {
+        let (points, unusable) = mul_base_batch(&k_bytes);
+        let points = Zeroizing::new(points);
+        let unusable = Zeroizing::new(unusable);
+        for ((&(k, valid), p), &bad) in ks.iter().zip(points.iter()).zip(unusable.iter()) {
+            // A point the batched additions could not compute (a negligible
+            // fraction of the nonces, see mul_base_batch) makes the nonce
+            // invalid.
+            let usable = (!bad & 1) as u8;
             self.entries.push(Entry {
                 k,
-                valid,
+                valid: valid & usable,
                 x1: p.x.to_bytes(),
             });
         }
