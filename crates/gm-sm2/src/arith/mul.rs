@@ -440,63 +440,36 @@ pub(crate) fn mul_var(k: &[u8; 32], p: &Affine) -> Jacobian {
 
 /// Width-5 non-adjacent form of a public scalar: digits odd in [-15, 15]
 /// or zero, least significant first.
-fn wnaf(k: &[u8; 32]) -> [i8; 257] {
+pub(super) fn wnaf(k: &[u8; 32]) -> [i8; 257] {
+    const W: u32 = VAR_W as u32;
     let limbs = limbs_from_be(k);
-    // 5 limbs so the running value can absorb a carry past bit 255.
-    let mut v = [limbs[0], limbs[1], limbs[2], limbs[3], 0];
+    // 64 bits of k from bit `at` on (zeros past bit 255).
+    let bits64 = |at: usize| -> u64 {
+        let (l, s) = (at / 64, (at % 64) as u32);
+        let lo = limbs.get(l).map_or(0, |&v| v >> s);
+        let hi = match limbs.get(l + 1) {
+            Some(&v) if s != 0 => v << (64 - s),
+            _ => 0,
+        };
+        lo | hi
+    };
     let mut out = [0i8; 257];
-    let mut i = 0;
-    while v.iter().any(|&l| l != 0) && i < out.len() {
-        if v[0] & 1 == 1 {
-            let mut d = (v[0] & 31) as i64;
-            if d > 16 {
-                d -= 32;
-            }
-            out[i] = d as i8;
-            // v -= d
-            if d > 0 {
-                sub_small(&mut v, d as u64);
-            } else {
-                add_small(&mut v, (-d) as u64);
-            }
+    // Skip to the next bit that differs from the carry, take W bits there
+    // as a digit in (-2^(W-1), 2^(W-1)) (odd), and continue past them.
+    let (mut at, mut carry) = (0usize, 0u64);
+    while at < out.len() {
+        let run = (bits64(at) ^ carry.wrapping_neg()).trailing_zeros() as usize;
+        at += run;
+        if run == 64 || at >= out.len() {
+            continue;
         }
-        shr1(&mut v);
-        i += 1;
+        let len = W.min((out.len() - at) as u32);
+        let word = (bits64(at) & ((1 << len) - 1)) + carry;
+        carry = (word >> (W - 1)) & 1;
+        out[at] = (word as i64 - ((carry as i64) << W)) as i8;
+        at += len as usize;
     }
     out
-}
-
-fn sub_small(v: &mut [u64; 5], d: u64) {
-    let mut borrow = d;
-    for l in v.iter_mut() {
-        let (r, b) = l.overflowing_sub(borrow);
-        *l = r;
-        borrow = b as u64;
-        if borrow == 0 {
-            break;
-        }
-    }
-}
-
-fn add_small(v: &mut [u64; 5], d: u64) {
-    let mut carry = d;
-    for l in v.iter_mut() {
-        let (r, c) = l.overflowing_add(carry);
-        *l = r;
-        carry = c as u64;
-        if carry == 0 {
-            break;
-        }
-    }
-}
-
-fn shr1(v: &mut [u64; 5]) {
-    for i in 0..5 {
-        v[i] >>= 1;
-        if i + 1 < 5 {
-            v[i] |= v[i + 1] << 63;
-        }
-    }
 }
 
 /// acc + k·(the table's point) with the comb, variable time (public k).

@@ -284,6 +284,42 @@ fn batched_base_multiplication_matches_rustcrypto() {
     assert!(none.is_empty() && bad.is_empty());
 }
 
+/// The wNAF recoding used by verification: the digits are odd and below
+/// 16 in magnitude, no two nonzero digits are closer than 5 positions, and
+/// they sum back to k, on the edge scalars, random ones and 2^256 - 1 (the
+/// longest carry).
+#[test]
+fn wnaf_digits_are_a_width_5_naf_of_k() {
+    use num_bigint::BigInt;
+    let mut rng = Rng(0x5eed_0f_a11_d161);
+    let mut scalars = edge_scalars();
+    scalars.push([0u8; 32]);
+    scalars.push([0xff; 32]);
+    scalars.extend((0..500).map(|_| rng.bytes()));
+    for k in &scalars {
+        let digits = mul::wnaf(k);
+        let mut sum = BigInt::from(0);
+        let mut last: Option<usize> = None;
+        for (i, &d) in digits.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            assert!(d % 2 != 0 && (-15..=15).contains(&d), "digit {d} at {i}");
+            if let Some(j) = last {
+                assert!(i - j >= 5, "digits at {j} and {i}, k = {}", hex::encode(k));
+            }
+            last = Some(i);
+            sum += BigInt::from(d) << i;
+        }
+        assert_eq!(
+            sum,
+            BigInt::from_bytes_be(num_bigint::Sign::Plus, k),
+            "k = {}",
+            hex::encode(k)
+        );
+    }
+}
+
 #[test]
 fn variable_base_multiplication_matches_rustcrypto() {
     let n = big(N_HEX);
