@@ -291,7 +291,7 @@ fn batched_base_multiplication_matches_rustcrypto() {
 #[test]
 fn wnaf_digits_are_a_width_5_naf_of_k() {
     use num_bigint::BigInt;
-    let mut rng = Rng(0x5eed_0f_a11_d161);
+    let mut rng = Rng(0x0005_eed0_fa11_d161);
     let mut scalars = edge_scalars();
     scalars.push([0u8; 32]);
     scalars.push([0xff; 32]);
