@@ -216,19 +216,17 @@ impl SignatureEncoding for Signature {
     type Repr = [u8; 64];
 }
 
-/// The secrets a signer needs: d, (1 + d)^-1 and the nonce PRF keyed with
-/// d (HMAC-SM3 with its padded key blocks absorbed once per key), zeroized
-/// on drop.
+/// The secrets a signer needs: (1 + d)^-1 and the nonce PRF keyed with d
+/// (HMAC-SM3 with its padded key blocks absorbed once per key), zeroized
+/// on drop. (s needs no d of its own: see `finish_signature`.)
 #[derive(Clone)]
 pub(crate) struct SignerSecrets {
-    pub(crate) d: Scalar,
     pub(crate) d_plus_1_inv: Scalar,
     pub(crate) nonce_prf: HmacSm3,
 }
 
 impl Drop for SignerSecrets {
     fn drop(&mut self) {
-        self.d.zeroize();
         self.d_plus_1_inv.zeroize();
     }
 }
@@ -255,16 +253,16 @@ impl SigningKey {
     /// A signing key for `key` with distinguishing ID `id` (use
     /// [`DEFAULT_ID`] unless a protocol says otherwise).
     pub fn new(key: &PrivateKey, id: &[u8]) -> Result<Self> {
-        let d = *key.secret().scalar();
+        let mut d = *key.secret().scalar();
         // d is in [1, n-2], so 1 + d is invertible.
         let d_plus_1_inv = (d + Scalar::ONE).invert().unwrap_or(Scalar::ZERO);
         let mut d_block = Zeroizing::new([0u8; 64]);
         d_block[..32].copy_from_slice(&d.to_repr());
         let nonce_prf = <HmacSm3 as KeyInit>::new(&(*d_block).into());
+        d.zeroize();
         Ok(SigningKey {
             key: key.clone(),
             secrets: SignerSecrets {
-                d,
                 d_plus_1_inv,
                 nonce_prf,
             },
@@ -404,9 +402,12 @@ pub(crate) fn finish_signature(
 ) -> (Choice, Scalar, Scalar) {
     // A5: r = (e + x1) mod n; reject r = 0 or r + k = n
     let r = *e + <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*x1));
-    let r_ok = !r.is_zero() & !(r + k).is_zero();
-    // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0
-    let s = secrets.d_plus_1_inv * (*k - r * secrets.d);
+    let r_plus_k = r + k;
+    let r_ok = !r.is_zero() & !r_plus_k.is_zero();
+    // A6: s = ((1 + d)^-1 * (k - r * d)) mod n; reject s = 0. Computed as
+    // (1 + d)^-1 * (k + r) - r, the same value (k - r·d = (k + r) - r·(1 + d))
+    // with one multiplication.
+    let s = secrets.d_plus_1_inv * r_plus_k - r;
     let ok = k_ok & r_ok & !s.is_zero();
     (ok, r, s)
 }
