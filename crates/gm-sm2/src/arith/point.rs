@@ -191,7 +191,7 @@ impl Jacobian {
 
     /// 2P (dbl-2001-b, a = -3): 3M + 5S. Infinity doubles to infinity;
     /// the curve has no point of order two.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn double(&self) -> Jacobian {
         let delta = self.z.square();
         let gamma = self.y.square();
