@@ -312,6 +312,7 @@ impl Jacobian {
     }
 
     /// self + q for any inputs, variable time (public data only).
+    #[inline(always)]
     pub(crate) fn add_vartime(&self, q: &Jacobian) -> Jacobian {
         if self.is_infinity_vartime() {
             return *q;
@@ -331,6 +332,7 @@ impl Jacobian {
     }
 
     /// self + q for affine q, variable time (public data only).
+    #[inline(always)]
     pub(crate) fn add_affine_vartime(&self, q: &Affine) -> Jacobian {
         if self.is_infinity_vartime() {
             return Jacobian::from_affine(q);
