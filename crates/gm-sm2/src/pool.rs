@@ -7,8 +7,8 @@
 //!
 //! Everything here is constant time: an out-of-range candidate is replaced
 //! by 1 for the arithmetic (k must be in [1, n-1] for the batched comb) and
-//! marked invalid, as is a nonce whose point the batched additions could
-//! not compute; the only branch on secret-derived data is the verdict
+//! marked invalid, as would be a nonce whose point the batched additions
+//! could not compute; the only branch on secret-derived data is the verdict
 //! "this pair gives a usable signature" in [`sign_pooled`], taken with
 //! probability about 2^-32.
 
@@ -33,7 +33,10 @@ const BATCH: usize = 64;
 /// Domain label of the pooled nonces' PRF input (label, 32 fresh bytes,
 /// batch counter, index).
 const POOL_LABEL: &[u8; 8] = b"SM2 pool";
-const _: () = assert!(POOL_LABEL.len() + 32 + 8 + 4 <= 55, "one inner SM3 block");
+const _: () = assert!(
+    POOL_LABEL.len() + 32 + size_of::<u64>() + size_of::<u32>() <= 55,
+    "label, fresh bytes, batch counter and index fit one inner SM3 block"
+);
 
 /// One precomputed nonce: k, whether it is valid, and x of [k]G.
 struct Entry {
@@ -95,9 +98,9 @@ impl NoncePool {
         let points = Zeroizing::new(points);
         let unusable = Zeroizing::new(unusable);
         for ((&(k, valid), p), &bad) in ks.iter().zip(points.iter()).zip(unusable.iter()) {
-            // A point the batched additions could not compute (a negligible
-            // fraction of the nonces, see mul_base_batch) makes the nonce
-            // invalid.
+            // A point the batched additions could not compute (none for k in
+            // [1, n-1] with the current layout, see mul_base_batch) makes
+            // the nonce invalid.
             let usable = (!bad & 1) as u8;
             self.entries.push(Entry {
                 k,

@@ -273,7 +273,7 @@ impl SigningKey {
 
     /// Turns on batched nonce precomputation: nonces are drawn 64 at a
     /// time, their points k·G computed together in affine form (each
-    /// step's additions, eight per nonce, share one inversion, so they cost
+    /// step's additions, up to seven per nonce, share one inversion, so they cost
     /// about half as much), and each signature takes one (k, x1) pair out
     /// of the pool.
     ///

@@ -8,7 +8,7 @@
 //!   x86-64 backend, see `scan_avx2`); a negative digit negates y with a
 //!   mask.
 //! * [`mul_base_batch`]: k·G for many k at once, constant time, in affine
-//!   form (the nonce pool): the same comb, split into four chains per
+//!   form (the nonce pool): the same comb, split into eight chains per
 //!   scalar, with affine partial sums whose additions in each step share
 //!   one inversion.
 //! * [`mul_var`]: k·P, constant time. Signed 5-bit windows over a table of
@@ -221,23 +221,22 @@ const _: () = assert!(CHAINS.is_power_of_two() && (CHAINS - 1) * CHAIN_STEPS < B
 /// inversions (Montgomery's trick), so an addition costs about 6
 /// multiplications instead of 11. Each scalar's 43 windows are split into
 /// [`CHAINS`] chains summed side by side, so one inversion serves up to
-/// `CHAINS` × batch additions: each chain starts at its first window's
-/// point, then 5 steps over the other windows plus 3 to add the chains
-/// make 8 inversions per batch instead of 43, for the same 42 additions
-/// per scalar (7.8 µs per scalar became 6.6 µs in a batch of 64).
+/// (`CHAINS` - 1) × batch additions (the last chain holds only the top
+/// window): each chain starts at its first window's point, then 5 steps
+/// over the other windows plus 3 to add the chains make 8 inversions per
+/// batch instead of 43, for the same 42 additions per scalar (7.7 µs per
+/// scalar became 6.6 µs in a batch of 64).
 ///
 /// Every `k` is big-endian and must be in [1, n-1]. Returns the points and,
-/// per point, a mask that is all ones when the point is unusable: an
-/// addition met equal x coordinates (a doubling or a sum at infinity,
-/// which the chord formula cannot do). For 0 < k < n that needs two
-/// partial sums whose difference or sum is a nonzero multiple of n: their
-/// integer values are distinct and nonzero (disjoint windows; a partial sum
-/// of Booth digits below window w has magnitude under 2^(6w)), and stay
-/// below n unless one of them holds the top window, whose digit times
-/// 2^252 can exceed n, so only an exact relation between the scalar and n
-/// leads there, for a negligible fraction of scalars. The caller discards
-/// such a point (the nonce pool marks the nonce invalid); the other points
-/// of the batch are unaffected.
+/// per point, a mask that is all ones when the point is unusable: k = 0
+/// (infinity), or an addition that met equal x coordinates (a doubling or
+/// a sum at infinity, which the chord formula cannot do), whose
+/// denominator is then replaced by 1 so that the other points of the
+/// batch stay right. For k in [1, n-1] the second never happens with this
+/// layout: the test `batched_comb_never_meets_equal_x_below_n` searches
+/// every k for it. The mask is the safety net should the layout change;
+/// the caller discards such a point (the nonce pool marks the nonce
+/// invalid).
 pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> (Vec<Affine>, Vec<u64>) {
     use super::field::Fe;
     let table = comb_table();
@@ -297,6 +296,10 @@ pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> (Vec<Affine>, Vec<u64>) {
             *b |= h;
         }
         live = half;
+    }
+    // k = 0 leaves every chain at infinity.
+    for (b, z) in bad.iter_mut().zip(&inf).take(n) {
+        *b |= z;
     }
     limbs.zeroize();
     q.zeroize();
@@ -582,6 +585,93 @@ mod tests {
         }
         #[cfg(not(target_arch = "x86_64"))]
         eprintln!("AVX2 scans not tested: not an x86-64 build");
+    }
+
+    /// No addition of [`mul_base_batch`] meets equal x coordinates for a
+    /// scalar in [1, n-1] with this chain layout (so its `bad` mask is a
+    /// safety net that never fires). The two operands of each addition
+    /// are X and Y, sums of Booth digits times 2^(6i) over disjoint sets of
+    /// windows: x_q = x_acc needs X ≡ ±Y (mod n). X = ±Y as integers only
+    /// when both are 0 (the lowest nonzero digit would have to be a
+    /// multiple of 64), which is the infinity case, handled apart; and
+    /// |X ± Y| < 2n, so what remains is X ± Y ∈ {±n, ±2n}. This counts,
+    /// by an exhaustive search over the digits of every k in [0, 2^256),
+    /// the scalars that reach each of those equations: none, except k = n
+    /// itself for the last addition.
+    #[test]
+    fn batched_comb_never_meets_equal_x_below_n() {
+        use num_bigint::BigInt;
+        use std::collections::HashMap;
+        type Memo = HashMap<(usize, BigInt, i64), u64>;
+        /// Digit sequences from window `i` on with Σ sign[j]·d_j·64^(j-i) = r,
+        /// given the borrow bit `pb` from window i - 1.
+        fn go(i: usize, r: BigInt, pb: i64, sign: &[i64], memo: &mut Memo) -> u64 {
+            if i == BASE_WINDOWS {
+                return u64::from(r == BigInt::from(0));
+            }
+            if let Some(&c) = memo.get(&(i, r.clone(), pb)) {
+                return c;
+            }
+            // k < 2^256: the top window holds bits 252..255 only.
+            let bits = (256 - BASE_W * i).min(BASE_W);
+            let bound = BigInt::from(1) << (BASE_W * (BASE_WINDOWS - i));
+            let mut total = 0;
+            for v in 0..1i64 << bits {
+                let top = (v >> (BASE_W - 1)) & 1;
+                let d = pb + (v & 31) - 32 * top;
+                let rest = &r - sign[i] * d;
+                if &rest % 64 != BigInt::from(0) {
+                    continue;
+                }
+                let r2: BigInt = rest / 64;
+                if r2.magnitude() <= bound.magnitude() {
+                    total += go(i + 1, r2, top, sign, memo);
+                }
+            }
+            memo.insert((i, r, pb), total);
+            total
+        }
+        let n = BigInt::parse_bytes(
+            b"FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123",
+            16,
+        )
+        .unwrap();
+        let chain = |c: usize| c * CHAIN_STEPS..((c + 1) * CHAIN_STEPS).min(BASE_WINDOWS);
+        // Every addition as (windows of X, windows of Y).
+        let mut additions: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        for c in 0..CHAINS {
+            for w in chain(c).skip(1) {
+                additions.push((chain(c).filter(|&v| v < w).collect(), vec![w]));
+            }
+        }
+        let mut groups: Vec<Vec<usize>> = (0..CHAINS).map(|c| chain(c).collect()).collect();
+        while groups.len() > 1 {
+            let upper = groups.split_off(groups.len() / 2);
+            for (g, u) in groups.iter_mut().zip(upper) {
+                additions.push((g.clone(), u.clone()));
+                g.extend(u);
+            }
+        }
+        assert_eq!(
+            additions.len(),
+            BASE_WINDOWS - 1,
+            "one addition per window after the first"
+        );
+        for (x, y) in &additions {
+            let everything = x.len() + y.len() == BASE_WINDOWS;
+            for y_sign in [1i64, -1] {
+                let mut sign = [0i64; BASE_WINDOWS];
+                x.iter().for_each(|&w| sign[w] = 1);
+                y.iter().for_each(|&w| sign[w] = y_sign);
+                for m in [1i64, -1, 2, -2] {
+                    let t = &n * m;
+                    let found = go(0, t, 0, &sign, &mut Memo::new());
+                    // X + Y over all windows is k itself: k = n, out of range.
+                    let allowed = u64::from(everything && y_sign == 1 && m == 1);
+                    assert_eq!(found, allowed, "X {x:?} {y_sign:+} Y {y:?} = {m}n");
+                }
+            }
+        }
     }
 
     /// The batched addition step on every case in one batch: a plain sum,

@@ -282,6 +282,11 @@ fn batched_base_multiplication_matches_rustcrypto() {
     }
     let (none, bad) = mul_base_batch(&[]);
     assert!(none.is_empty() && bad.is_empty());
+    // k = 0 (infinity) is flagged, and its neighbours are still right.
+    let (got, bad) = mul_base_batch(&[scalars[0], zero, scalars[1]]);
+    assert_eq!(bad, [0, u64::MAX, 0]);
+    assert_eq!(got[0].to_xy_bytes(), want[0]);
+    assert_eq!(got[2].to_xy_bytes(), want[1]);
 }
 
 /// The wNAF recoding used by verification: the digits are odd and below
