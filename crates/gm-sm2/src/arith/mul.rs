@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use zeroize::Zeroize;
 
 use super::field::limbs_from_be;
-use super::point::{batch_to_affine, Affine, Jacobian, TableEntry, G};
+use super::point::{batch_to_affine, Affine, Jacobian, TableEntry, ZPowers, G};
 
 /// Comb window width for k·G.
 const BASE_W: usize = 6;
@@ -511,6 +511,8 @@ pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jaco
     for j in 1..8 {
         odd[j] = odd[j - 1].add_vartime(&p2);
     }
+    // Z² and Z³ of each entry (negation leaves Z alone).
+    let zs = odd.map(|q| ZPowers::of(&q));
     let digits = wnaf(t);
     let top = digits.iter().rposition(|&d| d != 0);
     let mut tp = Jacobian::INFINITY;
@@ -518,10 +520,14 @@ pub(crate) fn mul_double_vartime(s: &[u8; 32], t: &[u8; 32], p: &Affine) -> Jaco
         for i in (0..=top).rev() {
             tp = tp.double();
             let d = digits[i];
-            if d > 0 {
-                tp = tp.add_vartime(&odd[(d as usize) / 2]);
-            } else if d < 0 {
-                tp = tp.add_vartime(&odd[(-d as usize) / 2].cond_neg(u64::MAX));
+            if d != 0 {
+                let j = (d.unsigned_abs() / 2) as usize;
+                let q = if d > 0 {
+                    odd[j]
+                } else {
+                    odd[j].cond_neg(u64::MAX)
+                };
+                tp = tp.add_vartime_with(&q, &zs[j]);
             }
         }
     }

@@ -263,11 +263,18 @@ impl Jacobian {
     /// if either is infinity or self = q.
     #[inline]
     fn add_unchecked(&self, q: &Jacobian) -> (Jacobian, Fe, Fe) {
-        let z1z1 = self.z.square();
         let z2z2 = q.z.square();
+        self.add_unchecked_with(q, &ZPowers(z2z2, q.z.mul(&z2z2)))
+    }
+
+    /// [`Jacobian::add_unchecked`] given q's Z² and Z³.
+    #[inline]
+    fn add_unchecked_with(&self, q: &Jacobian, qz: &ZPowers) -> (Jacobian, Fe, Fe) {
+        let z1z1 = self.z.square();
+        let z2z2 = qz.0;
         let u1 = self.x.mul(&z2z2);
         let u2 = q.x.mul(&z1z1);
-        let s1 = self.y.mul(&q.z).mul(&z2z2);
+        let s1 = self.y.mul(&qz.1);
         let s2 = q.y.mul(&self.z).mul(&z1z1);
         let h = u2.sub(&u1);
         let i = h.double().square();
@@ -314,13 +321,21 @@ impl Jacobian {
     /// self + q for any inputs, variable time (public data only).
     #[inline(always)]
     pub(crate) fn add_vartime(&self, q: &Jacobian) -> Jacobian {
+        let z2z2 = q.z.square();
+        self.add_vartime_with(q, &ZPowers(z2z2, q.z.mul(&z2z2)))
+    }
+
+    /// [`Jacobian::add_vartime`] given q's Z² and Z³ ([`ZPowers::of`]), for
+    /// a point added many times (a table entry).
+    #[inline(always)]
+    pub(crate) fn add_vartime_with(&self, q: &Jacobian, qz: &ZPowers) -> Jacobian {
         if self.is_infinity_vartime() {
             return *q;
         }
         if q.is_infinity_vartime() {
             return *self;
         }
-        let (sum, h, r) = self.add_unchecked(q);
+        let (sum, h, r) = self.add_unchecked_with(q, qz);
         if h.is_zero_mask() != 0 {
             return if r.is_zero_mask() != 0 {
                 self.double()
@@ -392,6 +407,18 @@ impl Jacobian {
     pub(crate) fn to_affine(&self) -> Option<Affine> {
         let p = self.to_affine_ct();
         (self.is_infinity_mask() == 0).then_some(p)
+    }
+}
+
+/// Z² and Z³ of a Jacobian point, kept with a table entry so that adding
+/// it saves a squaring and a multiplication.
+#[derive(Clone, Copy)]
+pub(crate) struct ZPowers(Fe, Fe);
+
+impl ZPowers {
+    pub(crate) fn of(p: &Jacobian) -> ZPowers {
+        let z2 = p.z.square();
+        ZPowers(z2, z2.mul(&p.z))
     }
 }
 
