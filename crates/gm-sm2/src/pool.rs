@@ -31,7 +31,8 @@ use crate::sign::{finish_signature, Signature, SignerSecrets};
 const BATCH: usize = 64;
 
 /// Domain label of the pooled nonces' PRF input (label, 32 fresh bytes,
-/// batch counter, index).
+/// batch counter, index: 52 bytes, so HMAC-SM3's inner hash ends in one
+/// compression; at most 55 leave room for SM3's padding).
 const POOL_LABEL: &[u8; 8] = b"SM2 pool";
 const _: () = assert!(
     POOL_LABEL.len() + 32 + size_of::<u64>() + size_of::<u32>() <= 55,
@@ -76,9 +77,8 @@ impl NoncePool {
         let mut ks = Zeroizing::new(Vec::with_capacity(BATCH));
         let mut k_bytes = Zeroizing::new(Vec::with_capacity(BATCH));
         for i in 0..BATCH as u32 {
-            // 52 bytes, so the inner hash ends in one compression (at most 55
-            // bytes leave room for SM3's padding). The label differs from the
-            // hedged nonces' "SM2 nonce" in its fifth byte.
+            // One inner SM3 block (see POOL_LABEL). The label differs from
+            // the hedged nonces' "SM2 nonce" in its fifth byte.
             let mut mac = secrets.nonce_prf.clone();
             mac.update(POOL_LABEL);
             mac.update(&fresh[..]);

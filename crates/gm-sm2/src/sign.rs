@@ -273,9 +273,9 @@ impl SigningKey {
 
     /// Turns on batched nonce precomputation: nonces are drawn 64 at a
     /// time, their points k·G computed together in affine form (each
-    /// step's additions, up to seven per nonce, share one inversion, so they cost
-    /// about half as much), and each signature takes one (k, x1) pair out
-    /// of the pool.
+    /// step's additions, up to seven per nonce, share one inversion, so
+    /// they cost about half as much), and each signature takes one (k, x1)
+    /// pair out of the pool.
     ///
     /// The trade-off: pooled nonces are drawn before the message is known,
     /// so they are not bound to it. Each is HMAC-SM3 keyed with d over 32

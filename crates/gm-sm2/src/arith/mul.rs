@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 
 use zeroize::Zeroize;
 
-use super::field::limbs_from_be;
+use super::field::{limbs_from_be, Fe};
 use super::point::{batch_to_affine, Affine, Jacobian, TableEntry, ZPowers, G};
 
 /// Comb window width for k·G.
@@ -238,7 +238,6 @@ const _: () = assert!(CHAINS.is_power_of_two() && (CHAINS - 1) * CHAIN_STEPS < B
 /// the caller discards such a point (the nonce pool marks the nonce
 /// invalid).
 pub(crate) fn mul_base_batch(ks: &[[u8; 32]]) -> (Vec<Affine>, Vec<u64>) {
-    use super::field::Fe;
     let table = comb_table();
     let n = ks.len();
     let lanes = CHAINS * n;
@@ -331,10 +330,9 @@ fn add_affine_batch(
     q: &[Affine],
     skip: &[u64],
     bad: &mut [u64],
-    den: &mut [super::field::Fe],
-    prefix: &mut [super::field::Fe],
+    den: &mut [Fe],
+    prefix: &mut [Fe],
 ) {
-    use super::field::Fe;
     let mut product = Fe::ONE;
     for j in 0..acc.len() {
         let d = q[j].x.sub(&acc[j].x);
@@ -622,9 +620,10 @@ mod tests {
             let bits = (256 - BASE_W * i).min(BASE_W);
             let bound = BigInt::from(1) << (BASE_W * (BASE_WINDOWS - i));
             let mut total = 0;
+            let half = 1i64 << (BASE_W - 1);
             for v in 0..1i64 << bits {
                 let top = (v >> (BASE_W - 1)) & 1;
-                let d = pb + (v & 31) - 32 * top;
+                let d = pb + (v & (half - 1)) - half * top;
                 let rest = &r - sign[i] * d;
                 if &rest % 64 != BigInt::from(0) {
                     continue;
@@ -637,11 +636,7 @@ mod tests {
             memo.insert((i, r, pb), total);
             total
         }
-        let n = BigInt::parse_bytes(
-            b"FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123",
-            16,
-        )
-        .unwrap();
+        let n = BigInt::from_bytes_be(num_bigint::Sign::Plus, &super::super::N_BYTES);
         let chain = |c: usize| c * CHAIN_STEPS..((c + 1) * CHAIN_STEPS).min(BASE_WINDOWS);
         // Every addition as (windows of X, windows of Y).
         let mut additions: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
@@ -705,7 +700,7 @@ mod tests {
         let qs: Vec<Affine> = cases.iter().map(|c| c.2).collect();
         let skip: Vec<u64> = cases.iter().map(|c| c.3).collect();
         let mut bad = vec![0; cases.len()];
-        let mut den = vec![super::super::field::Fe::ZERO; cases.len()];
+        let mut den = vec![Fe::ZERO; cases.len()];
         let mut prefix = den.clone();
         add_affine_batch(
             &mut acc,

@@ -263,8 +263,7 @@ impl Jacobian {
     /// if either is infinity or self = q.
     #[inline]
     fn add_unchecked(&self, q: &Jacobian) -> (Jacobian, Fe, Fe) {
-        let z2z2 = q.z.square();
-        self.add_unchecked_with(q, &ZPowers(z2z2, q.z.mul(&z2z2)))
+        self.add_unchecked_with(q, &ZPowers::of(q))
     }
 
     /// [`Jacobian::add_unchecked`] given q's Z² and Z³.
@@ -321,8 +320,7 @@ impl Jacobian {
     /// self + q for any inputs, variable time (public data only).
     #[inline(always)]
     pub(crate) fn add_vartime(&self, q: &Jacobian) -> Jacobian {
-        let z2z2 = q.z.square();
-        self.add_vartime_with(q, &ZPowers(z2z2, q.z.mul(&z2z2)))
+        self.add_vartime_with(q, &ZPowers::of(q))
     }
 
     /// [`Jacobian::add_vartime`] given q's Z² and Z³ ([`ZPowers::of`]), for
@@ -416,6 +414,7 @@ impl Jacobian {
 pub(crate) struct ZPowers(Fe, Fe);
 
 impl ZPowers {
+    #[inline(always)]
     pub(crate) fn of(p: &Jacobian) -> ZPowers {
         let z2 = p.z.square();
         ZPowers(z2, z2.mul(&p.z))
