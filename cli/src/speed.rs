@@ -316,7 +316,8 @@ fn measure_sm2_rustcrypto(
 ) -> Result<Measurement, SpeedError> {
     use sm2::dsa::signature::{Signer as _, Verifier as _};
     let fail = |e: sm2::dsa::signature::Error| SpeedError::Backend(format!("{algorithm}: {e}"));
-    let id = "1234567812345678";
+    let id = std::str::from_utf8(gm_sm2::DEFAULT_ID)
+        .map_err(|e| SpeedError::Backend(format!("{algorithm}: default ID: {e}")))?;
     let secret = sm2::SecretKey::from_slice(&[0x3c; 32])
         .map_err(|e| SpeedError::Backend(format!("{algorithm}: {e}")))?;
     let signer = sm2::dsa::SigningKey::new(id, &secret).map_err(fail)?;
